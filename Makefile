@@ -1,0 +1,70 @@
+# allframe-quality: `make report` (run every notebook, publish site/) and `make test`.
+# Both run `setup` first; it is idempotent and cheap when everything is in place.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Rust builds are cached outside the clone, so a fresh clone reuses them.
+export AFQ_CACHE_DIR ?= $(HOME)/.cache/allframe-quality
+export CARGO_TARGET_DIR ?= $(AFQ_CACHE_DIR)/target
+
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgresql-contrib valgrind heaptrack
+# Extra arguments, e.g. make report ARGS="-p size.profiles='[release]'"
+ARGS ?=
+PORT ?= 8000
+
+.PHONY: help setup setup-system setup-rust report test test-fast gate lab serve clean
+
+help:
+	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
+	@echo "make test     the test suite: parsers, real small builds, notebooks via papermill, pages in Chromium"
+	@echo "make gate     check the latest run against quality.toml; non-zero exit on a broken budget"
+	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
+	@echo "make setup    system packages, .venv with the project, cargo-bloat, cargo fetch (idempotent)"
+
+setup: setup-system $(VENV)/.installed setup-rust
+
+# Debian packages the suites need; installed only when one is missing.
+setup-system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+setup-rust:
+	@command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@command -v cargo-bloat >/dev/null || cargo install --locked cargo-bloat
+	@cd bench && cargo fetch --locked -q
+
+report: setup
+	$(PY) -m allframe_quality.cli report $(ARGS)
+
+gate: setup
+	$(PY) -m allframe_quality.cli gate $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+# Parsers, budgets and schema only: seconds, no Rust builds.
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --allow-root
+
+serve:
+	@test -f site/index.html || { echo "no site yet: run make report"; exit 1; }
+	$(PY) -m http.server --directory site --bind 127.0.0.1 $(PORT)
+
+clean:
+	rm -rf site build

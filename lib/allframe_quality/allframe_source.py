@@ -1,0 +1,112 @@
+"""Which AllFrame is measured: the pinned registry release, another release, or a local checkout.
+
+The pinned release builds in bench/ itself with --locked (Cargo.lock is the pin). Anything else
+builds in a scratch copy of bench/ under the cache directory, so bench/Cargo.lock is never
+touched: another release rewrites the version requirement; a checkout is swapped in with cargo's
+[patch] given through --config.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import budgets as budgets_mod
+from . import paths
+
+CRATE = "allframe-core"
+_REQ = re.compile(r'(allframe-core\s*=\s*\{\s*version\s*=\s*")=[^"]+(")')
+
+
+class SourceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AllFrameSource:
+    kind: str                 # "registry" | "checkout"
+    version: str
+    crate_dir: Path | None = None
+    commit: str | None = None
+    pinned: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.kind == "registry":
+            return f"{CRATE} {self.version} (registry{', pinned' if self.pinned else ''})"
+        at = f" @ {self.commit[:10]}" if self.commit else ""
+        return f"{CRATE} {self.version} (checkout {self.crate_dir}{at})"
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "crate": CRATE, "version": self.version, "pinned": self.pinned,
+                "path": str(self.crate_dir) if self.crate_dir else None, "commit": self.commit,
+                "label": self.label}
+
+
+def _checkout_crate(path: Path) -> tuple[Path, str]:
+    """Find allframe-core's crate directory and version in a checkout (repo root or crate dir)."""
+    if not path.is_dir():
+        raise SourceError(f"AllFrame checkout {path} does not exist or is not a directory")
+    for cand in (path / "crates" / CRATE, path):
+        manifest = cand / "Cargo.toml"
+        if not manifest.is_file():
+            continue
+        try:
+            pkg = tomllib.loads(manifest.read_text()).get("package", {})
+        except tomllib.TOMLDecodeError as e:
+            raise SourceError(f"{manifest} is not valid TOML: {e}") from None
+        if pkg.get("name") != CRATE:
+            continue
+        version = pkg.get("version")
+        if isinstance(version, dict) and version.get("workspace"):
+            root = tomllib.loads((path / "Cargo.toml").read_text())
+            version = root.get("workspace", {}).get("package", {}).get("version")
+        if not isinstance(version, str):
+            raise SourceError(f"{manifest}: cannot tell allframe-core's version")
+        return cand.resolve(), version
+    raise SourceError(
+        f"{path} is not an AllFrame checkout: expected crates/{CRATE}/Cargo.toml or a Cargo.toml "
+        f"whose [package] name is {CRATE!r}")
+
+
+def resolve(version: str | None = None, checkout: str | Path | None = None,
+            budgets: budgets_mod.Budgets | None = None) -> AllFrameSource:
+    """The AllFrame to measure; validated before any build. Default: the pinned release."""
+    pinned = (budgets or budgets_mod.load()).allframe_version
+    if checkout:
+        if version:
+            raise SourceError("give either an AllFrame version or a checkout path, not both")
+        crate_dir, v = _checkout_crate(Path(checkout).expanduser())
+        r = subprocess.run(["git", "-C", str(crate_dir), "rev-parse", "HEAD"], capture_output=True, text=True)
+        commit = (r.stdout.strip() or None) if r.returncode == 0 else None
+        return AllFrameSource("checkout", v, crate_dir, commit)
+    version = version or pinned
+    if not re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", version):
+        raise SourceError(f"AllFrame version {version!r} is not an exact version like {pinned!r}")
+    return AllFrameSource("registry", version, pinned=(version == pinned))
+
+
+def workspace(source: AllFrameSource) -> tuple[Path, list[str]]:
+    """The directory to build in and the extra cargo arguments that select `source`."""
+    if source.kind == "registry" and source.pinned:
+        return paths.BENCH, ["--locked"]
+    slug = f"{source.kind}-{source.version}"
+    if source.crate_dir:
+        slug += "-" + hashlib.sha256(str(source.crate_dir).encode()).hexdigest()[:10]
+    dest = paths.cache_dir() / "workspaces" / slug
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(paths.BENCH, dest, ignore=shutil.ignore_patterns("target", ".*"))
+    probe = dest / "size-probe" / "Cargo.toml"
+    text, n = _REQ.subn(rf'\g<1>={source.version}\g<2>', probe.read_text())
+    if n != 1:
+        raise SourceError(f"{probe}: could not find the allframe-core requirement to rewrite")
+    probe.write_text(text)
+    args: list[str] = []
+    if source.kind == "checkout":
+        args += ["--config", f'patch.crates-io.{CRATE}.path="{source.crate_dir}"']
+    return dest, args

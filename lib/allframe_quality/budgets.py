@@ -1,0 +1,155 @@
+"""The budgets file (quality.toml): loaded once, validated precisely, used by notebooks and the gate.
+
+Every error names the file, the key path and the valid choices, so a typo never turns into a
+silently skipped budget.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+
+
+class BudgetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SizeConfig:
+    name: str
+    label: str
+    features: tuple[str, ...]
+    basis: str = ""
+    target_mib: float | None = None
+    limit_mib: float | None = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    label: str
+    package: str
+    prd_mib: float | None = None
+
+
+@dataclass(frozen=True)
+class SizeBudgets:
+    gated_profile: str
+    gated_metric: str
+    unit_bytes: int
+    profiles: tuple[str, ...]
+    configurations: dict[str, SizeConfig]
+    peers: dict[str, Peer]
+    excluded: dict[str, str] = field(default_factory=dict)  # feature -> why it is not in Full
+
+    def config(self, name: str) -> SizeConfig:
+        return pick(self.configurations, [name], "size configuration")[0]
+
+
+@dataclass(frozen=True)
+class Budgets:
+    path: Path
+    allframe_crate: str
+    allframe_version: str
+    size: SizeBudgets
+    regression_threshold_pct: float
+    raw: dict = field(repr=False, default_factory=dict)
+
+
+def pick(choices: dict, names, what: str) -> list:
+    """Look names up in `choices`; an unknown one is an error listing the valid names."""
+    names = list(names)
+    unknown = [n for n in names if n not in choices]
+    if unknown:
+        raise BudgetError(f"unknown {what}(s) {unknown}; valid: {sorted(choices)}")
+    return [choices[n] for n in names]
+
+
+def _keys(table: dict, required: set[str], optional: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise BudgetError(f"{where} must be a table, got {type(table).__name__}")
+    missing = required - table.keys()
+    unknown = table.keys() - required - optional
+    if missing:
+        raise BudgetError(f"{where} lacks {sorted(missing)}")
+    if unknown:
+        raise BudgetError(f"{where} has unknown key(s) {sorted(unknown)}; valid: {sorted(required | optional)}")
+
+
+def _number(v, where: str) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+        raise BudgetError(f"{where} must be a positive number, got {v!r}")
+    return float(v)
+
+
+def probe_features(bench: Path | None = None) -> set[str]:
+    """The feature names the size probe can build: its Cargo.toml [features] minus default."""
+    manifest = (bench or paths.BENCH) / "size-probe" / "Cargo.toml"
+    return set(tomllib.loads(manifest.read_text())["features"]) - {"default"}
+
+
+def cargo_profiles(bench: Path | None = None) -> set[str]:
+    manifest = (bench or paths.BENCH) / "Cargo.toml"
+    return {"release"} | set(tomllib.loads(manifest.read_text()).get("profile", {}))
+
+
+def load(path: Path | str | None = None) -> Budgets:
+    path = Path(path or paths.BUDGETS_FILE)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise BudgetError(f"budgets file {path} not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise BudgetError(f"{path}: not valid TOML: {e}") from None
+    w = str(path)
+    _keys(raw, {"schema", "allframe", "size"}, {"regression"}, w)
+    if raw["schema"] != 1:
+        raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
+    af = raw["allframe"]
+    _keys(af, {"crate", "version"}, set(), f"{w} [allframe]")
+
+    s = raw["size"]
+    _keys(s, {"gated_profile", "gated_metric", "unit_bytes", "profiles", "configurations"}, {"peers", "excluded"}, f"{w} [size]")
+    profiles = cargo_profiles()
+    pick({p: p for p in profiles}, s["profiles"], f"profile in {w} [size].profiles")
+    if s["gated_profile"] not in s["profiles"]:
+        raise BudgetError(f"{w} [size].gated_profile {s['gated_profile']!r} is not among profiles {s['profiles']}")
+    metrics = {"file_bytes", "stripped_bytes"}
+    if s["gated_metric"] not in metrics:
+        raise BudgetError(f"{w} [size].gated_metric {s['gated_metric']!r}; valid: {sorted(metrics)}")
+
+    features = probe_features()
+    configs = {}
+    for name, c in s["configurations"].items():
+        where = f"{w} [size.configurations.{name}]"
+        _keys(c, {"label", "features"}, {"target_mib", "limit_mib", "basis"}, where)
+        bad = [f for f in c["features"] if f not in features]
+        if bad:
+            raise BudgetError(f"{where} has unknown feature(s) {bad}; valid: {sorted(features)}")
+        t, l = _number(c.get("target_mib"), f"{where} target_mib"), _number(c.get("limit_mib"), f"{where} limit_mib")
+        if t is not None and l is not None and t > l:
+            raise BudgetError(f"{where}: target_mib {t} is above limit_mib {l}")
+        configs[name] = SizeConfig(name, c["label"], tuple(c["features"]), c.get("basis", ""), t, l)
+
+    peers = {}
+    for name, p in s.get("peers", {}).items():
+        where = f"{w} [size.peers.{name}]"
+        _keys(p, {"label", "package"}, {"prd_mib"}, where)
+        peers[name] = Peer(name, p["label"], p["package"], _number(p.get("prd_mib"), f"{where} prd_mib"))
+
+    excluded = s.get("excluded", {})
+    if not all(isinstance(v, str) and v for v in excluded.values()):
+        raise BudgetError(f"{w} [size.excluded]: each excluded feature needs its reason as a string")
+
+    reg = raw.get("regression", {})
+    _keys(reg, set(), {"threshold_pct"}, f"{w} [regression]")
+    return Budgets(
+        path=path, allframe_crate=af["crate"], allframe_version=af["version"],
+        size=SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs, peers, dict(excluded)),
+        regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
+        raw=raw,
+    )

@@ -1,0 +1,99 @@
+"""Child processes: each in its own process group, gone when we return (success, error or Ctrl-C)."""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+@dataclass
+class Completed:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr_tail: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """SIGTERM the child's whole process group, then SIGKILL what is left after `grace` seconds."""
+    if proc.poll() is not None and not _group_alive(proc.pid):
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if proc.poll() is not None and not _group_alive(proc.pid):
+                return
+            time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def run(
+    args: Sequence[str | os.PathLike],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    keep_stdout: bool = True,
+    tail: int = 40,
+    timeout: float | None = None,
+) -> Completed:
+    """Run a command in a new process group, streaming stdout lines to `on_line`.
+
+    stderr is drained on a thread and its last `tail` lines kept. On any exception
+    (including KeyboardInterrupt) or timeout the whole group is killed before raising.
+    """
+    argv = [str(a) for a in args]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
+        start_new_session=True,
+    )
+    err_tail: collections.deque[str] = collections.deque(maxlen=tail)
+    drain = threading.Thread(target=lambda: err_tail.extend(l.rstrip("\n") for l in proc.stderr), daemon=True)
+    drain.start()
+    out: list[str] = []
+    timer = None
+    if timeout is not None:
+        timer = threading.Timer(timeout, kill_group, args=(proc,))
+        timer.start()
+    try:
+        for line in proc.stdout:
+            if keep_stdout:
+                out.append(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        proc.wait()
+        drain.join(timeout=5)
+    except BaseException:
+        kill_group(proc)
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        kill_group(proc)  # stray grandchildren of a finished command
+    return Completed(argv, proc.returncode, "".join(out), list(err_tail), time.monotonic() - started)
