@@ -70,27 +70,50 @@ class Progress:
     def __init__(self, label: str, every: float = 15.0, printer: Callable[[str], None] | None = print):
         self.label, self.every, self.printer = label, every, printer
         self.started = self.last = time.monotonic()
-        self.units = self.rebuilt = 0
-        self.latest = ""
         self._say(f"building {label} ...")
 
     def _say(self, text: str) -> None:
         if self.printer:
             self.printer(text, flush=True) if self.printer is print else self.printer(text)
 
-    def artifact(self, name: str, fresh: bool) -> None:
-        self.units += 1
-        self.rebuilt += 0 if fresh else 1
-        self.latest = name
+    def artifact(self, name: str, units: int, rebuilt: int) -> None:
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            self._say(f"  {self.label}: {self.units} units ({self.rebuilt} compiled), "
-                      f"{now - self.started:.0f}s, latest {self.latest}")
+            self._say(f"  {self.label}: {units} units ({rebuilt} compiled), {now - self.started:.0f}s, latest {name}")
 
     def done(self, result: "BuildResult") -> None:
         state = "ok" if result.ok else "FAILED"
         self._say(f"  {self.label}: {state} in {result.seconds:.1f}s ({result.rebuilt} of {result.units} units compiled)")
+
+
+class MessageReader:
+    """Reads cargo's --message-format json stream: artifacts, the target's executable, compiler errors."""
+
+    def __init__(self, bin: str, progress: Progress | None = None):
+        self.bin, self.progress = bin, progress
+        self.executable: Path | None = None
+        self.errors: list[str] = []
+        self.units = self.rebuilt = 0
+        self.success: bool | None = None
+
+    def feed(self, line: str) -> None:
+        if not line.startswith("{"):
+            return  # build scripts may print plain lines
+        msg = json.loads(line)
+        reason = msg.get("reason")
+        if reason == "compiler-artifact":
+            fresh = bool(msg.get("fresh", False))
+            self.units += 1
+            self.rebuilt += 0 if fresh else 1
+            if self.progress:
+                self.progress.artifact(msg["target"]["name"], self.units, self.rebuilt)
+            if msg["target"]["name"] == self.bin and "bin" in msg["target"]["kind"] and msg.get("executable"):
+                self.executable = Path(msg["executable"])
+        elif reason == "compiler-message" and msg["message"].get("level", "").startswith("error"):
+            self.errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
+        elif reason == "build-finished":
+            self.success = bool(msg.get("success"))
 
 
 def build(
@@ -111,25 +134,10 @@ def build(
     args = ["cargo", "build", "--message-format", "json", "-p", package, "--bin", bin,
             *profile_args(profile), *feature_args(features, no_default_features), *extra_args]
     progress = Progress(label or f"{package} [{profile}]", printer=printer)
-    executable: Path | None = None
-    errors: list[str] = []
-
-    def on_line(line: str) -> None:
-        nonlocal executable
-        if not line.startswith("{"):
-            return
-        msg = json.loads(line)
-        reason = msg.get("reason")
-        if reason == "compiler-artifact":
-            progress.artifact(msg["target"]["name"], msg.get("fresh", False))
-            if msg["target"]["name"] == bin and "bin" in msg["target"]["kind"] and msg.get("executable"):
-                executable = Path(msg["executable"])
-        elif reason == "compiler-message" and msg["message"].get("level") in ("error", "error: internal compiler error"):
-            errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
-
-    done = procs.run(args, cwd=workspace, env=env(), on_line=on_line, keep_stdout=False)
-    result = BuildResult(package, profile, tuple(features), done.ok and executable is not None,
-                         executable if done.ok else None, done.seconds, progress.units, progress.rebuilt,
-                         errors, done.stderr_tail)
+    reader = MessageReader(bin, progress)
+    done = procs.run(args, cwd=workspace, env=env(), on_line=reader.feed, keep_stdout=False)
+    ok = done.ok and reader.executable is not None
+    result = BuildResult(package, profile, tuple(features), ok, reader.executable if ok else None, done.seconds,
+                         reader.units, reader.rebuilt, reader.errors, done.stderr_tail)
     progress.done(result)
     return result

@@ -40,7 +40,7 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     src = paths.NOTEBOOKS / f"{name}.ipynb"
     out = (out_dir or paths.build_dir() / "notebooks") / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.running")
+    tmp = out.with_name(f".{name}.running.ipynb")
     try:
         papermill.execute_notebook(
             str(src), str(tmp), parameters=parameters or {}, cwd=str(paths.NOTEBOOKS),

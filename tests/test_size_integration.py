@@ -1,0 +1,105 @@
+"""End to end on small real runs: real cargo builds of two configurations, real cargo-bloat, the gate."""
+import json
+
+import pytest
+
+from allframe_quality import budgets, gate, paths, records, size
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AFQ_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        run_id, df = size.measure(["minimal", "cqrs"], profiles=["release", "size-opt"], peers=False)
+        yield run_id, df
+
+
+def _one(df, config, variant, metric):
+    v = df[(df["config"] == config) & (df["variant"] == variant) & (df["metric"] == metric) & (df["item"] == "")]
+    assert len(v) == 1, (config, variant, metric)
+    assert v["status"].iloc[0] == "ok", v["detail"].iloc[0]
+    return float(v["value"].iloc[0])
+
+
+def test_sizes_are_real_and_consistent(measured):
+    _, df = measured
+    assert (df["status"] == "ok").all(), size.failures(df)
+    for config in ("minimal", "cqrs"):
+        built = _one(df, config, "release", "file_bytes")
+        stripped = _one(df, config, "release", "stripped_bytes")
+        small = _one(df, config, "size-opt", "file_bytes")
+        text = _one(df, config, "release", "text_bytes")
+        assert 0 < stripped <= built
+        assert 0 < small <= built  # opt-level z + LTO + strip never grows the binary
+        crates = df[(df["config"] == config) & (df["metric"] == "crate_text_bytes")]
+        assert {"std", "tokio", "allframe_core"} <= set(crates["item"])
+        assert 0 < crates["value"].sum() <= text
+    # CQRS brings code Minimal does not have
+    assert _one(df, "cqrs", "release", "file_bytes") > _one(df, "minimal", "release", "file_bytes")
+
+
+def test_probe_exercised_the_enabled_features(measured):
+    _, df = measured
+    checks = {c: json.loads(df[(df["config"] == c) & (df["metric"] == "probe_checks") & (df["variant"] == "release")]["detail"].iloc[0])
+              for c in ("minimal", "cqrs")}
+    assert checks["minimal"]["router"] == "Hello, World!" and "cqrs_events" not in checks["minimal"]
+    assert checks["cqrs"]["cqrs_events"] == 1 and "di" in checks["cqrs"] and checks["cqrs"]["openapi_paths"] == 1
+
+
+def test_feature_cost_and_status(measured):
+    _, df = measured
+    b = budgets.load()
+    cost = size.feature_cost(df, b)
+    assert set(cost["config"]) == {"cqrs"}
+    assert cost[cost["crate"] == "allframe_core"]["delta_bytes"].iloc[0] > 0
+    status = size.status_table(df, b)
+    assert list(status["name"]) == ["minimal", "cqrs"]
+    assert status["status"].str.match("^(✅|⚠️|❌)").all()
+
+
+def _budgets_with_limits(tmp_path, df, factor):
+    """quality.toml with minimal's and cqrs's limits set at `factor` x the measured size."""
+    b = budgets.load()
+    text = paths.BUDGETS_FILE.read_text()
+    for name in ("minimal", "cqrs"):
+        c = b.size.configurations[name]
+        mib = _one(df, name, "release", "file_bytes") / b.size.unit_bytes
+        text = text.replace(f"target_mib = {c.target_mib:g}\nlimit_mib = {c.limit_mib:g}\nbasis = \"{c.basis}",
+                            f"target_mib = {mib * factor * 0.9:.4f}\nlimit_mib = {mib * factor:.4f}\nbasis = \"{c.basis}", 1)
+    p = tmp_path / "quality.toml"
+    p.write_text(text)
+    return p
+
+
+def test_gate_fails_when_a_limit_is_below_the_measured_size(measured, tmp_path, monkeypatch, capsys):
+    run_id, df = measured
+    monkeypatch.setenv("AFQ_DATA_DIR", str(records.paths.data_dir()))  # same tree as the fixture wrote
+    summary = tmp_path / "summary.md"
+    assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 2.0)), "--summary", str(summary)]) == 0
+    assert "✅ **passed**" in summary.read_text()
+    assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 0.5))]) == 1
+    out = capsys.readouterr().out
+    assert "❌ **failed**" in out and "| size | Minimal (minimal) |" in out and "over limit" in out
+
+
+def test_gate_without_a_run_exits_2(data_dir, capsys):
+    assert gate.main([]) == 2
+    assert "no run" in capsys.readouterr().err
+
+
+def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tmp_path, data_dir):
+    """A real compile failure: a copy of allframe-core with an injected error, measured as a checkout."""
+    import shutil
+    broken = tmp_path / "allframe-core"
+    shutil.copytree(registry_allframe, broken)
+    lib = broken / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + '\ncompile_error!("injected by the allframe-quality test suite");\n')
+    run_id, df = size.measure(["minimal"], profiles=["release"], peers=False, allframe_checkout=str(broken), printer=None)
+    row = df[df["metric"] == "file_bytes"].iloc[0]
+    assert row["status"] == "failed" and "injected by the allframe-quality test suite" in row["detail"]
+    meta = records.load_meta(run_id)
+    assert meta["suites"]["size"]["allframe"]["kind"] == "checkout"
+    assert meta["suites"]["size"]["failed"] == 1
+    assert gate.main(["--run", run_id]) == 1
