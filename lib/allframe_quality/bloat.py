@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import cargo, paths, procs
 
@@ -37,11 +37,13 @@ def target_dir() -> Path:
 
 
 def crates(workspace: Path, package: str, *, bin: str | None = None, profile: str = "release",
-           features: Sequence[str] = (), extra_args: Sequence[str] = ()) -> CrateSizes:
+           features: Sequence[str] = (), extra_args: Sequence[str] = (),
+           printer: Callable[[str], None] | None = None, label: str = "") -> CrateSizes:
     cargo.require("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`.")
     args = ["cargo", "bloat", "-p", package, "--bin", bin or package, *cargo.profile_args(profile),
             *cargo.feature_args(features), "--crates", "-n", "0", "--message-format", "json", *extra_args]
-    done = procs.run(args, cwd=workspace, env=cargo.env(target_dir()))
+    beat = (30.0, lambda t: printer(f"  {label}: cargo-bloat still building its unstripped copy, {t:.0f}s")) if printer else None
+    done = procs.run(args, cwd=workspace, env=cargo.env(target_dir()), heartbeat=beat)
     if not done.ok:
         raise BloatError("cargo bloat failed:\n" + "\n".join(done.stderr_tail[-20:]))
     return parse(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "")

@@ -49,11 +49,38 @@ class SizeBudgets:
 
 
 @dataclass(frozen=True)
+class CqrsOp:
+    name: str
+    label: str
+    covers: str
+    callgrind_n: tuple[int, int]
+    target_ops: float | None = None
+    stretch_ops: float | None = None
+
+
+@dataclass(frozen=True)
+class CqrsBudgets:
+    noise_pct: float
+    operations: dict[str, CqrsOp]
+    not_measured: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    limit_mib: float
+    events: int
+    payload: str
+    backend: str
+
+
+@dataclass(frozen=True)
 class Budgets:
     path: Path
     allframe_crate: str
     allframe_version: str
     size: SizeBudgets
+    cqrs: CqrsBudgets
+    memory: MemoryBudget
     regression_threshold_pct: float
     raw: dict = field(repr=False, default_factory=dict)
 
@@ -106,7 +133,7 @@ def load(path: Path | str | None = None) -> Budgets:
     except tomllib.TOMLDecodeError as e:
         raise BudgetError(f"{path}: not valid TOML: {e}") from None
     w = str(path)
-    _keys(raw, {"schema", "allframe", "size"}, {"regression"}, w)
+    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory"}, {"regression"}, w)
     if raw["schema"] != 1:
         raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
     af = raw["allframe"]
@@ -145,11 +172,35 @@ def load(path: Path | str | None = None) -> Budgets:
     if not all(isinstance(v, str) and v for v in excluded.values()):
         raise BudgetError(f"{w} [size.excluded]: each excluded feature needs its reason as a string")
 
+    cq = raw["cqrs"]
+    _keys(cq, {"operations"}, {"noise_pct", "not_measured"}, f"{w} [cqrs]")
+    ops = {}
+    for name, o in cq["operations"].items():
+        where = f"{w} [cqrs.operations.{name}]"
+        _keys(o, {"label", "covers", "callgrind_n"}, {"target_ops", "stretch_ops"}, where)
+        n = o["callgrind_n"]
+        if not (isinstance(n, list) and len(n) == 2 and all(isinstance(x, int) and x > 0 for x in n) and n[0] < n[1]):
+            raise BudgetError(f"{where} callgrind_n must be two increasing positive integers, got {n!r}")
+        ops[name] = CqrsOp(name, o["label"], o["covers"], (n[0], n[1]),
+                           _number(o.get("target_ops"), f"{where} target_ops"),
+                           _number(o.get("stretch_ops"), f"{where} stretch_ops"))
+    cqrs = CqrsBudgets(_number(cq.get("noise_pct", 1.0), f"{w} [cqrs].noise_pct"), ops, dict(cq.get("not_measured", {})))
+
+    m = raw["memory"]
+    _keys(m, {"limit_mib", "events", "payload", "backend"}, set(), f"{w} [memory]")
+    for key, valid in (("payload", ("small", "order")), ("backend", ("memory", "sqlite"))):
+        if m[key] not in valid:
+            raise BudgetError(f"{w} [memory].{key} {m[key]!r}; valid: {list(valid)}")
+    if not isinstance(m["events"], int) or m["events"] <= 0:
+        raise BudgetError(f"{w} [memory].events must be a positive integer, got {m['events']!r}")
+    memory = MemoryBudget(_number(m["limit_mib"], f"{w} [memory].limit_mib"), m["events"], m["payload"], m["backend"])
+
     reg = raw.get("regression", {})
     _keys(reg, set(), {"threshold_pct"}, f"{w} [regression]")
     return Budgets(
         path=path, allframe_crate=af["crate"], allframe_version=af["version"],
         size=SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs, peers, dict(excluded)),
+        cqrs=cqrs, memory=memory,
         regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
         raw=raw,
     )

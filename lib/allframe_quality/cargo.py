@@ -67,14 +67,14 @@ class BuildResult:
 class Progress:
     """Prints a line when a build starts, at most every `every` seconds while it runs, and when it ends."""
 
-    def __init__(self, label: str, every: float = 15.0, printer: Callable[[str], None] | None = print):
+    def __init__(self, label: str, every: float = 15.0, printer: Callable[[str], None] | None = None):
         self.label, self.every, self.printer = label, every, printer
         self.started = self.last = time.monotonic()
         self._say(f"building {label} ...")
 
     def _say(self, text: str) -> None:
         if self.printer:
-            self.printer(text, flush=True) if self.printer is print else self.printer(text)
+            self.printer(text)
 
     def artifact(self, name: str, units: int, rebuilt: int) -> None:
         now = time.monotonic()
@@ -90,8 +90,8 @@ class Progress:
 class MessageReader:
     """Reads cargo's --message-format json stream: artifacts, the target's executable, compiler errors."""
 
-    def __init__(self, bin: str, progress: Progress | None = None):
-        self.bin, self.progress = bin, progress
+    def __init__(self, bin: str, progress: Progress | None = None, kind: str = "bin"):
+        self.bin, self.kind, self.progress = bin, kind, progress
         self.executable: Path | None = None
         self.errors: list[str] = []
         self.units = self.rebuilt = 0
@@ -108,7 +108,7 @@ class MessageReader:
             self.rebuilt += 0 if fresh else 1
             if self.progress:
                 self.progress.artifact(msg["target"]["name"], self.units, self.rebuilt)
-            if msg["target"]["name"] == self.bin and "bin" in msg["target"]["kind"] and msg.get("executable"):
+            if msg["target"]["name"] == self.bin and self.kind in msg["target"]["kind"] and msg.get("executable"):
                 self.executable = Path(msg["executable"])
         elif reason == "compiler-message" and msg["message"].get("level", "").startswith("error"):
             self.errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
@@ -121,20 +121,24 @@ def build(
     package: str,
     *,
     bin: str | None = None,
+    bench: str | None = None,
     profile: str = "release",
     features: Sequence[str] = (),
     no_default_features: bool = True,
     extra_args: Sequence[str] = (),
     label: str | None = None,
-    printer: Callable[[str], None] | None = print,
+    printer: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build one binary of `package`; its path comes from cargo's compiler-artifact message."""
+    """Build one binary (or, with `bench`, one bench target) of `package`.
+
+    The executable's path comes from cargo's compiler-artifact message, never from a guessed path.
+    """
     require_cargo()
-    bin = bin or package
-    args = ["cargo", "build", "--message-format", "json", "-p", package, "--bin", bin,
+    kind, name = ("bench", bench) if bench else ("bin", bin or package)
+    args = ["cargo", "build", "--message-format", "json", "-p", package, f"--{kind}", name,
             *profile_args(profile), *feature_args(features, no_default_features), *extra_args]
     progress = Progress(label or f"{package} [{profile}]", printer=printer)
-    reader = MessageReader(bin, progress)
+    reader = MessageReader(name, progress, kind)
     done = procs.run(args, cwd=workspace, env=env(), on_line=reader.feed, keep_stdout=False)
     ok = done.ok and reader.executable is not None
     result = BuildResult(package, profile, tuple(features), ok, reader.executable if ok else None, done.seconds,

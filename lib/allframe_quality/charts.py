@@ -109,3 +109,91 @@ def peers(d: pd.DataFrame, subtitle: str) -> alt.LayerChart:
     ref = alt.Chart(d.dropna(subset=["prd_mib"])).mark_tick(thickness=2, size=26, color=REFERENCE_COLOR, strokeDash=[3, 2]).encode(
         x="prd_mib:Q", y=y, tooltip=["binary", alt.Tooltip("prd_mib:Q", title="PRD's claim (MiB)")])
     return (bars + text + ref).properties(width=WIDTH, title=_title("AllFrame next to its peers (dashed tick: the PRD's unverified claim)", subtitle))
+
+
+VERDICT_COLORS = {"regressed": "#d64545", "improved": "#3aa876", "within noise": "#e0a526", "no change": "#8c8c8c"}
+
+
+def ops_vs_target(summary: pd.DataFrame, subtitle: str) -> alt.LayerChart:
+    """ops/s per operation (log scale) with the CI as whiskers, PRD target (amber) and stretch (green) ticks."""
+    d = summary.dropna(subset=["ops/s"]).copy()
+    y = alt.Y("operation:N", title=None, sort=list(d["operation"]))
+    x = alt.X("ops/s:Q", title="operations per second (log scale)", scale=alt.Scale(type="log"))
+    tips = ["operation", alt.Tooltip("ops/s:Q", format=",.0f"), alt.Tooltip("ns/op:Q", format=",.1f"),
+            alt.Tooltip("target ops/s:Q", format=",.0f"), alt.Tooltip("stretch ops/s:Q", format=",.0f"), "status", "covers"]
+    bars = alt.Chart(d).mark_bar(height=16, color=SUBJECT_COLORS["allframe"]).encode(x=x, y=y, tooltip=tips)
+    whiskers = alt.Chart(d).mark_rule(color="#222").encode(x="ops/s lo:Q", x2="ops/s hi:Q", y=y)
+    text = bars.mark_text(align="left", dx=4, fontSize=11).encode(text=alt.Text("ops/s:Q", format=".3s"), color=alt.value("#333"))
+    target = alt.Chart(d.dropna(subset=["target ops/s"])).mark_tick(thickness=3, size=24, color=TARGET_COLOR).encode(
+        x="target ops/s:Q", y=y, tooltip=["operation", alt.Tooltip("target ops/s:Q", format=",.0f")])
+    stretch = alt.Chart(d.dropna(subset=["stretch ops/s"])).mark_tick(thickness=3, size=24, color="#3aa876").encode(
+        x="stretch ops/s:Q", y=y, tooltip=["operation", alt.Tooltip("stretch ops/s:Q", format=",.0f")])
+    return (bars + whiskers + text + target + stretch).properties(
+        width=WIDTH, title=_title("Operations per second against the PRD target (amber) and stretch (green)", subtitle))
+
+
+def instructions_per_op(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
+    d = summary.dropna(subset=["instructions/op"])
+    bars = alt.Chart(d).mark_bar(height=16, color=SUBJECT_COLORS["hyper"]).encode(
+        x=alt.X("instructions/op:Q", title="instructions per operation (callgrind, log scale)", scale=alt.Scale(type="log")),
+        y=alt.Y("operation:N", title=None, sort=list(d["operation"])),
+        tooltip=["operation", alt.Tooltip("instructions/op:Q", format=",.0f")])
+    text = bars.mark_text(align="left", dx=4, fontSize=11).encode(text=alt.Text("instructions/op:Q", format=",.0f"), color=alt.value("#333"))
+    return (bars + text).properties(width=WIDTH, title=_title("Instructions per operation: exact, repeatable, what the gate compares", subtitle))
+
+
+def changes(ch: pd.DataFrame, threshold_pct: float, subtitle: str) -> alt.LayerChart:
+    """Change against the baseline per operation and metric: point, CI whiskers, verdict colour, ±threshold rules."""
+    y = alt.Y("label:N", title=None)
+    d = ch.assign(label=ch["operation"] + " · " + ch["metric"])
+    pts = alt.Chart(d).mark_point(filled=True, size=80).encode(
+        x=alt.X("change_pct:Q", title="change vs baseline, % (+ = slower / more instructions)"), y=y,
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values()))),
+        tooltip=["operation", "metric", alt.Tooltip("change_pct:Q", format="+.2f"), alt.Tooltip("lo_pct:Q", format="+.2f"),
+                 alt.Tooltip("hi_pct:Q", format="+.2f"), "verdict"])
+    bars = alt.Chart(d).mark_rule().encode(x="lo_pct:Q", x2="hi_pct:Q", y=y, color=alt.Color("verdict:N", legend=None))
+    rules = alt.Chart(pd.DataFrame({"x": [-threshold_pct, 0, threshold_pct]})).mark_rule(strokeDash=[4, 3], color="#999").encode(x="x:Q")
+    return (rules + bars + pts).properties(width=WIDTH, title=_title(f"Change against the baseline (dashed: 0 and ±{threshold_pct:g}% gate threshold)", subtitle))
+
+
+def rss_timeline(tl: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """RSS over time per probe run, one panel per payload and backend; the colour says the phase."""
+    d = tl.assign(run=tl["events"].map("{:,} events".format))
+    base = alt.Chart(d).encode(x=alt.X("t:Q", title="seconds since start"), y=alt.Y("MiB:Q", title="RSS MiB"))
+    lines = base.mark_line(color="#bbbbbb").encode(detail="run:N")
+    pts = base.mark_circle(size=14).encode(
+        color=alt.Color("phase:N", scale=alt.Scale(domain=["start", "ready", "appending", "appended", "reading", "read", "done"],
+                                                  scheme="tableau10")),
+        tooltip=["run", "phase", alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("MiB:Q", format=".1f")])
+    return (lines + pts).properties(width=300, height=220).facet(
+        column=alt.Column("payload:N", title="payload"), row=alt.Row("backend:N", title="backend"),
+    ).resolve_scale(x="independent", y="independent").properties(
+        title=_title("RSS over time, sampled from outside the process; colour = the phase the probe announced", subtitle))
+
+
+def peak_vs_events(sc: pd.DataFrame, limit_mib: float, limit_events: int, subtitle: str) -> alt.LayerChart:
+    """Memory used (kernel peak minus start-up RSS) against N, with the PRD's bound as a rule."""
+    d = sc.assign(MiB=sc["used_bytes"] / 2**20, series=sc["backend"] + " · " + sc["payload"])
+    x = alt.X("events:Q", title="events appended (log scale)", scale=alt.Scale(type="log"))
+    lines = alt.Chart(d).mark_line(point=True).encode(
+        x=x, y=alt.Y("MiB:Q", title="MiB used (peak RSS − RSS at start)", scale=alt.Scale(type="symlog")),
+        color=alt.Color("series:N", title="backend · payload"),
+        tooltip=["series", alt.Tooltip("events:Q", format=","), alt.Tooltip("MiB:Q", format=".1f")])
+    rule = alt.Chart(pd.DataFrame({"y": [limit_mib]})).mark_rule(color=LIMIT_COLOR, strokeDash=[5, 3]).encode(y="y:Q")
+    at = alt.Chart(pd.DataFrame({"x": [limit_events]})).mark_rule(color="#999", strokeDash=[2, 2]).encode(x="x:Q")
+    return (lines + rule + at).properties(width=WIDTH, title=_title(
+        f"Memory against events: the PRD's bound is {limit_mib:g} MiB at {limit_events:,} events (red line)", subtitle))
+
+
+def bytes_per_event(pe: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """Fitted bytes per event (RSS and heap) beside the payload's own size."""
+    cols = {"rss_bytes_per_event": "RSS per event (fit)", "heap_bytes_per_event": "heap per event (fit)",
+            "payload_mem_bytes": "payload in memory", "payload_json_bytes": "payload as JSON"}
+    d = pe.assign(series=pe["backend"] + " · " + pe["payload"]).melt(
+        id_vars=["series"], value_vars=[c for c in cols if c in pe], var_name="what", value_name="bytes")
+    d["what"] = d["what"].map(cols)
+    return alt.Chart(d.dropna()).mark_bar().encode(
+        y=alt.Y("series:N", title=None), yOffset="what:N", x=alt.X("bytes:Q", title="bytes per event"),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=["series", "what", alt.Tooltip("bytes:Q", format=",.1f")],
+    ).properties(width=WIDTH, title=_title("Bytes per event: what the store costs beyond the event itself", subtitle))

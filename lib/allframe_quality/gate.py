@@ -11,10 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import atomic, budgets as budgets_mod, metadata, records, size
+from . import atomic, budgets as budgets_mod, cqrs, metadata, records, size
 
 # suite -> function(records, budgets) -> findings; later suites add themselves here.
-EVALUATORS = {size.SUITE: size.evaluate}
+EVALUATORS = {size.SUITE: size.evaluate, cqrs.SUITE: cqrs.evaluate}
 
 
 def _fmt(v) -> str:

@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 
+def say(text: str) -> None:
+    """Progress lines: flushed at once, so papermill and make show them while builds run."""
+    print(text, flush=True)
+
+
 @dataclass
 class Completed:
     args: list[str]
@@ -60,11 +65,13 @@ def run(
     keep_stdout: bool = True,
     tail: int = 40,
     timeout: float | None = None,
+    heartbeat: tuple[float, Callable[[float], None]] | None = None,
 ) -> Completed:
     """Run a command in a new process group, streaming stdout lines to `on_line`.
 
     stderr is drained on a thread and its last `tail` lines kept. On any exception
     (including KeyboardInterrupt) or timeout the whole group is killed before raising.
+    `heartbeat=(seconds, fn)` calls fn(elapsed) every `seconds` while the command runs.
     """
     argv = [str(a) for a in args]
     started = time.monotonic()
@@ -77,6 +84,11 @@ def run(
     drain = threading.Thread(target=lambda: err_tail.extend(l.rstrip("\n") for l in proc.stderr), daemon=True)
     drain.start()
     out: list[str] = []
+    stop = threading.Event()
+    if heartbeat is not None:
+        every, beat = heartbeat
+        threading.Thread(target=lambda: [beat(time.monotonic() - started) for _ in iter(lambda: stop.wait(every), True)],
+                         daemon=True).start()
     timer = None
     if timeout is not None:
         timer = threading.Timer(timeout, kill_group, args=(proc,))
@@ -93,6 +105,7 @@ def run(
         kill_group(proc)
         raise
     finally:
+        stop.set()
         if timer is not None:
             timer.cancel()
         kill_group(proc)  # stray grandchildren of a finished command

@@ -21,7 +21,7 @@ from nbconvert import HTMLExporter
 from . import atomic, gate, metadata, paths, records
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
-NOTEBOOKS = {"size": "Binary size"}
+NOTEBOOKS = {"size": "Binary size", "cqrs": "CQRS micro-benchmarks"}
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -87,7 +87,7 @@ def index_html(pages: list[dict], run_id: str | None) -> str:
             verdict = f"{'❌' if failed else '✅'} {len(findings)} checks, {failed} failed"
             for f in findings:
                 rows += (f"<tr class='{_esc(f['level'])}'><td>{_esc(f['suite'])}</td><td>{_esc(f['what'])}</td>"
-                         f"<td>{_esc(gate._fmt(f['measured']))}</td><td>{_esc(gate._fmt(f['target']))}</td>"
+                         f"<td>{_esc(gate._fmt(f['measured']))} {_esc(f['unit'] if f['measured'] is not None else '')}</td><td>{_esc(gate._fmt(f['target']))}</td>"
                          f"<td>{_esc(gate._fmt(f['limit']))}</td><td>{_esc(f['status'])}</td></tr>\n")
         except (FileNotFoundError, ValueError) as e:
             verdict = f"gate could not run: {e}"
@@ -109,7 +109,7 @@ def index_html(pages: list[dict], run_id: str | None) -> str:
 <p class="muted">{_esc(conditions)}<br>published {now}</p>
 <h2>Reports</h2><ul>{links}</ul>
 <h2>Budgets <small class="muted">{_esc(verdict)}</small></h2>
-<table><thead><tr><th>suite</th><th>check</th><th>measured (MiB)</th><th>target</th><th>limit</th><th>status</th></tr></thead>
+<table><thead><tr><th>suite</th><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th></tr></thead>
 <tbody>
 {rows}</tbody></table>
 <p class="muted">Targets and limits come from quality.toml (the PRD's tables as data). Figures come from the run named above, on this machine.</p>

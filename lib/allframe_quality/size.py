@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from . import allframe_source, bloat, cargo, records
+from .procs import say
 from .budgets import Budgets, BudgetError, pick
 from . import budgets as budgets_mod
 
@@ -89,7 +90,8 @@ def _measure_target(t: Target, profile: str, gated_profile: str, workspace: Path
     if with_bloat and profile == gated_profile:
         started = time.monotonic()
         try:
-            cs = bloat.crates(workspace, t.package, profile=profile, features=t.features, extra_args=extra)
+            cs = bloat.crates(workspace, t.package, profile=profile, features=t.features, extra_args=extra,
+                              printer=printer, label=label)
         except (bloat.BloatError, cargo.ToolMissing) as e:
             rows.append(records.record(**base, metric="crate_text_bytes", unit="bytes", status="failed", detail=str(e)))
         else:
@@ -112,7 +114,7 @@ def measure(
     with_bloat: bool = True,
     run_id: str | None = None,
     budgets: Budgets | None = None,
-    printer: Callable[[str], None] | None = print,
+    printer: Callable[[str], None] | None = say,
 ) -> tuple[str, pd.DataFrame]:
     """Build and measure; save the records under data/runs/<run_id>/size.parquet. Returns (run_id, records)."""
     b = budgets or budgets_mod.load()

@@ -1,0 +1,237 @@
+"""The CQRS suite: criterion timings and callgrind instruction counts of AllFrame's CQRS operations.
+
+Each operation runs in its own criterion process (a panic fails that operation only), pinned to
+one core. Results come from criterion's files; instructions per operation from callgrind at two
+operation counts (set-up cancels). Comparison against a baseline run uses the per-sample times.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import allframe_source, callgrind, cargo, criterion, records, regression
+from .budgets import Budgets, BudgetError, pick
+from . import budgets as budgets_mod
+from .procs import run, say
+
+SUITE = "cqrs"
+PACKAGE = "cqrs-bench"
+GROUP = "cqrs"
+
+
+def _core_pin() -> tuple[list[str], str]:
+    """Pin the benchmark to the last usable core (the harness and the rest get the others)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1 and shutil.which("taskset"):
+        return ["taskset", "-c", str(cores[-1])], f"core {cores[-1]} (taskset)"
+    return [], "not pinned (one core or no taskset)"
+
+
+def measure(
+    operations: Sequence[str] | None = None,
+    *,
+    warm_up_s: float = 1.0,
+    measurement_s: float = 3.0,
+    sample_size: int = 20,
+    instructions: bool = True,
+    baseline_name: str | None = None,
+    run_id: str | None = None,
+    budgets: Budgets | None = None,
+    printer: Callable[[str], None] | None = say,
+) -> tuple[str, pd.DataFrame]:
+    """Time (and count) the chosen operations; save records under data/runs/<run_id>/cqrs.parquet."""
+    b = budgets or budgets_mod.load()
+    ops = pick(b.cqrs.operations, operations or list(b.cqrs.operations), "CQRS operation")
+    if sample_size < 10:
+        raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    if warm_up_s <= 0 or measurement_s <= 0:
+        raise BudgetError("warm_up_s and measurement_s must be positive seconds")
+    source = allframe_source.resolve(budgets=b)
+    workspace, extra = allframe_source.workspace(source)
+    run_id = records.start_run(run_id)
+    started = time.monotonic()
+    pin, pinning = _core_pin()
+    rows: list[dict] = []
+
+    bench = cargo.build(workspace, PACKAGE, bench="cqrs", features=(), no_default_features=False,
+                        extra_args=extra, label="cqrs-bench [criterion]", printer=printer)
+    ops_bin = None
+    if instructions and callgrind.available():
+        built = cargo.build(workspace, PACKAGE, bin="cqrs-ops", no_default_features=False, extra_args=extra,
+                            label="cqrs-ops [callgrind]", printer=printer)
+        ops_bin = built.executable if built.ok else None
+        if not built.ok:
+            rows += [records.record(suite=SUITE, subject="allframe", config=o.name, metric="instructions_per_op",
+                                    unit="instructions", status="failed", detail=built.failure_text()) for o in ops]
+
+    with tempfile.TemporaryDirectory(prefix="criterion-") as home:
+        for o in ops:
+            base = dict(suite=SUITE, subject="allframe", config=o.name)
+            if not bench.ok:
+                rows.append(records.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=bench.failure_text()))
+                continue
+            if printer:
+                printer(f"criterion: {o.name} ({warm_up_s:g}s warm-up, {measurement_s:g}s, {sample_size} samples)")
+            done = run([*pin, str(bench.executable), "--bench", "--noplot", "--warm-up-time", str(warm_up_s),
+                        "--measurement-time", str(measurement_s), "--sample-size", str(sample_size),
+                        f"^{GROUP}/{o.name}$"], env=dict(os.environ, CRITERION_HOME=home), cwd=workspace)
+            try:
+                if not done.ok:
+                    raise criterion.CriterionError(f"exit {done.returncode}:\n" + "\n".join(done.stderr_tail[-15:]))
+                r = criterion.read(Path(home) / GROUP / o.name)
+            except criterion.CriterionError as e:
+                rows.append(records.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=str(e)))
+                continue
+            m, md = r.mean, r.median
+            rows += [
+                records.record(**base, metric="ns_per_op", unit="ns", value=m.point, lo=m.lo, hi=m.hi,
+                               detail=f"criterion mean, {m.confidence:.0%} CI"),
+                records.record(**base, metric="ns_per_op_median", unit="ns", value=md.point, lo=md.lo, hi=md.hi),
+                records.record(**base, metric="ops_per_s", unit="ops/s", value=1e9 / m.point, lo=1e9 / m.hi, hi=1e9 / m.lo),
+            ]
+            rows += [records.record(**base, metric="ns_per_op_sample", unit="ns", value=v, sample=i)
+                     for i, v in enumerate(r.per_iter_ns)]
+            if ops_bin is not None:
+                try:
+                    per = callgrind.per_operation([str(ops_bin), o.name], o.callgrind_n[0], o.callgrind_n[1])
+                    rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
+                                               value=per.instructions,
+                                               detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})"))
+                except callgrind.CallgrindError as e:
+                    rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
+                                               status="failed", detail=str(e)))
+            elif instructions:
+                rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
+                                           status="not_measured", detail="valgrind is not installed: time only"))
+    for name, why in b.cqrs.not_measured.items():
+        rows.append(records.record(suite=SUITE, subject="allframe", config=name, metric="ns_per_op", unit="ns",
+                                   status="not_measured", detail=why))
+    df = records.frame(rows, run_id)
+    records.save_suite(run_id, SUITE, df, {
+        "allframe": source.describe(), "baseline_name": baseline_name, "pinning": pinning,
+        "parameters": {"operations": [o.name for o in ops], "warm_up_s": warm_up_s, "measurement_s": measurement_s,
+                       "sample_size": sample_size, "instructions": instructions},
+        "seconds": round(time.monotonic() - started, 1),
+    })
+    if printer:
+        printer(f"cqrs suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
+    return run_id, df
+
+
+# ---------------------------------------------------------------- baselines and comparison
+
+def find_baseline(run_id: str, name: str | None = None) -> str | None:
+    """The run to compare with: the latest earlier run saved under `name`, or else the latest earlier
+    CQRS run from the same machine. None when there is none (a named baseline that does not exist
+    is an error)."""
+    me = records.load_meta(run_id)["machine"].get("fingerprint")
+    for rid in reversed(records.list_runs(SUITE)):
+        if rid >= run_id:
+            continue
+        meta = records.load_meta(rid)
+        if name is not None:
+            if meta["suites"][SUITE].get("baseline_name") == name:
+                return rid
+        elif meta["machine"].get("fingerprint") == me:
+            return rid
+    if name is not None:
+        raise FileNotFoundError(f"no earlier CQRS run saved as baseline {name!r} under {records.paths.runs_dir()}")
+    return None
+
+
+def compare(current: pd.DataFrame, baseline: pd.DataFrame, b: Budgets) -> pd.DataFrame:
+    """Per operation: time change (bootstrap over samples) and instruction change (exact), with verdicts."""
+    out = []
+    for op in sorted(set(current["config"]) & set(baseline["config"])):
+        cur, base = current[current["config"] == op], baseline[baseline["config"] == op]
+        cs = cur[(cur["metric"] == "ns_per_op_sample") & (cur["status"] == "ok")]["value"].to_numpy()
+        bs = base[(base["metric"] == "ns_per_op_sample") & (base["status"] == "ok")]["value"].to_numpy()
+        if len(cs) >= 2 and len(bs) >= 2:
+            c = regression.compare_samples(bs, cs, noise_pct=b.cqrs.noise_pct)
+            out.append(dict(operation=op, metric="time", **c.__dict__,
+                            gate_fail=regression.gate_fails(c, b.regression_threshold_pct)))
+        ci = cur[(cur["metric"] == "instructions_per_op") & (cur["status"] == "ok")]["value"]
+        bi = base[(base["metric"] == "instructions_per_op") & (base["status"] == "ok")]["value"]
+        if len(ci) and len(bi):
+            c = regression.compare_exact(float(bi.iloc[0]), float(ci.iloc[0]))
+            out.append(dict(operation=op, metric="instructions", **c.__dict__,
+                            gate_fail=regression.gate_fails(c, b.regression_threshold_pct)))
+    return pd.DataFrame(out, columns=["operation", "metric", "baseline", "current", "change_pct", "lo_pct",
+                                      "hi_pct", "verdict", "gate_fail"])
+
+
+def compare_with_baseline(run_id: str, b: Budgets, name: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    base = find_baseline(run_id, name)
+    if base is None:
+        return None, compare(records.empty(), records.empty(), b)
+    return base, compare(records.load_records(run_id, SUITE), records.load_records(base, SUITE), b)
+
+
+# ---------------------------------------------------------------- report and gate
+
+def summary(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
+    """One row per operation: ops/s with CI, instructions/op, PRD target and stretch, status."""
+    rows = []
+    for name, o in b.cqrs.operations.items():
+        mine = df[df["config"] == name]
+        if mine.empty:
+            continue
+        ops = mine[(mine["metric"] == "ops_per_s") & (mine["status"] == "ok")]
+        ins = mine[(mine["metric"] == "instructions_per_op") & (mine["status"] == "ok")]
+        failed = mine[mine["status"] == "failed"]
+        v = float(ops["value"].iloc[0]) if len(ops) else None
+        if not failed.empty and v is None:
+            status = "❌ failed"
+        elif v is None:
+            status = "❔ not measured"
+        elif o.target_ops is None:
+            status = "ℹ️ no PRD target"
+        elif o.stretch_ops is not None and v >= o.stretch_ops:
+            status = "✅ meets stretch"
+        elif v >= o.target_ops:
+            status = "✅ meets target"
+        else:
+            status = "⚠️ below target"
+        rows.append({"operation": o.label, "name": name, "ops/s": v,
+                     "ops/s lo": float(ops["lo"].iloc[0]) if len(ops) else None,
+                     "ops/s hi": float(ops["hi"].iloc[0]) if len(ops) else None,
+                     "ns/op": 1e9 / v if v else None,
+                     "instructions/op": float(ins["value"].iloc[0]) if len(ins) else None,
+                     "target ops/s": o.target_ops, "stretch ops/s": o.stretch_ops, "status": status,
+                     "covers": o.covers,
+                     "note": failed["detail"].iloc[0].strip().splitlines()[-1][:200] if len(failed) else ""})
+    for name, why in b.cqrs.not_measured.items():
+        if name in set(df["config"]):
+            rows.append({"operation": name, "name": name, "status": "❔ not measured", "covers": "", "note": why})
+    return pd.DataFrame(rows)
+
+
+LEVELS = {"✅": "pass", "⚠️": "warn", "❔": "info", "❌": "fail", "ℹ️": "info"}
+
+
+def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
+    """Gate findings: PRD targets are reference (warn), failures and significant regressions fail."""
+    findings = []
+    for r in summary(df, b).to_dict("records"):
+        level = next(v for k, v in LEVELS.items() if r["status"].startswith(k))
+        findings.append({"suite": SUITE, "what": r["operation"], "level": level, "status": r["status"],
+                         "measured": r.get("ops/s"), "target": r.get("target ops/s"), "limit": None,
+                         "unit": "ops/s", "note": r.get("note", "")})
+    run_id = str(df["run_id"].iloc[0])
+    base, changes = compare_with_baseline(run_id, b)
+    for r in changes.to_dict("records"):
+        if r["gate_fail"]:
+            findings.append({"suite": SUITE, "what": f"{r['operation']} {r['metric']} vs run {base}", "level": "fail",
+                             "status": f"❌ regressed {r['change_pct']:+.1f}%", "measured": r["current"],
+                             "target": None, "limit": None, "unit": "ns" if r["metric"] == "time" else "instr",
+                             "note": f"{r['change_pct']:+.1f}% [{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}] over the "
+                                     f"{b.regression_threshold_pct:g}% threshold"})
+    return findings

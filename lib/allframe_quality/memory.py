@@ -1,0 +1,296 @@
+"""The memory suite: AllFrame's event store from 10k to 1M+ events, measured from outside the process.
+
+For each run of bench/memory-probe: RSS sampled with psutil (tens of samples a second), the
+probe's phases (ready / appending / appended / reading / read / done) timestamped from its stdout,
+and the exact peak from the kernel (wait4's ru_maxrss). A second, dhat-instrumented build gives the
+heap's own peak and allocation count. Bytes per event come from a fit of memory against N.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from . import allframe_source, cargo, records
+from .budgets import Budgets, BudgetError
+from . import budgets as budgets_mod
+from .procs import kill_group, say
+
+SUITE = "memory"
+PACKAGE = "memory-probe"
+PAYLOADS = ("small", "order")
+BACKENDS = ("memory", "sqlite")
+
+
+@dataclass
+class ProbeRun:
+    returncode: int | None
+    signal: int | None
+    peak_rss_bytes: int                     # the kernel's ru_maxrss (exact)
+    samples: list[tuple[float, int, str]]   # (seconds since start, rss bytes, phase)
+    phases: dict[str, dict] = field(default_factory=dict)   # phase -> its JSON line, plus "t"
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and "done" in self.phases
+
+    def rss_at(self, phase: str) -> int | None:
+        """The last RSS sample taken while the probe was in `phase` (its plateau)."""
+        vals = [rss for _, rss, p in self.samples if p == phase]
+        return vals[-1] if vals else None
+
+
+def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800) -> ProbeRun:
+    """Run the probe in its own process group, sampling RSS at `rate_hz`; reap it with wait4."""
+    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True, start_new_session=True)
+    started = time.monotonic()
+    samples: list[tuple[float, int, str]] = []
+    phases: dict[str, dict] = {}
+    current = ["start"]
+    stop = threading.Event()
+    ps = psutil.Process(proc.pid)
+
+    def sample():
+        while not stop.is_set():
+            try:
+                samples.append((time.monotonic() - started, ps.memory_info().rss, current[0]))
+            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                return
+            stop.wait(1.0 / rate_hz)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    err: list[str] = []
+    drain = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+    drain.start()
+    timer = threading.Timer(timeout, kill_group, args=(proc,))
+    timer.start()
+    try:
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            # sample right at the boundary, so every phase has its plateau value
+            try:
+                samples.append((time.monotonic() - started, ps.memory_info().rss, current[0]))
+            except psutil.Error:
+                pass
+            phases[msg["phase"]] = dict(msg, t=time.monotonic() - started)
+            current[0] = msg["phase"]
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    except BaseException:
+        kill_group(proc)
+        raise
+    finally:
+        timer.cancel()
+        stop.set()
+        sampler.join(timeout=2)
+        kill_group(proc)
+    drain.join(timeout=2)
+    sig = -proc.returncode if proc.returncode is not None and proc.returncode < 0 else None
+    return ProbeRun(proc.returncode, sig, usage.ru_maxrss * 1024, samples, phases, "".join(err)[-2000:])
+
+
+def _why_failed(r: ProbeRun) -> str:
+    if r.signal is not None:
+        name = signal.Signals(r.signal).name
+        hint = " (the kernel's out-of-memory killer?)" if r.signal == signal.SIGKILL else ""
+        return f"killed by {name}{hint} in phase {list(r.phases)[-1] if r.phases else 'start'}; {r.stderr.strip()[-500:]}"
+    return f"exit {r.returncode} in phase {list(r.phases)[-1] if r.phases else 'start'}: {r.stderr.strip()[-500:]}"
+
+
+def parse_counts(values) -> list[int]:
+    """Event counts from parameters: positive integers (ints or strings like "1_000_000")."""
+    out = []
+    for v in values:
+        try:
+            n = int(str(v).replace("_", "")) if not isinstance(v, bool) else None
+        except ValueError:
+            n = None
+        if n is None or n <= 0:
+            raise BudgetError(f"event count {v!r} is not a positive integer")
+        out.append(n)
+    if not out:
+        raise BudgetError("no event counts given")
+    return out
+
+
+def measure(
+    events: Sequence[int | str] = (10_000, 100_000, 1_000_000),
+    *,
+    payloads: Sequence[str] = PAYLOADS,
+    backends: Sequence[str] = ("memory",),
+    heap_profile: bool = True,
+    rate_hz: float = 50.0,
+    run_id: str | None = None,
+    budgets: Budgets | None = None,
+    printer: Callable[[str], None] | None = say,
+) -> tuple[str, pd.DataFrame]:
+    b = budgets or budgets_mod.load()
+    counts = parse_counts(events)
+    for what, given, valid in (("payload", payloads, PAYLOADS), ("backend", backends, BACKENDS)):
+        bad = [x for x in given if x not in valid]
+        if bad or not given:
+            raise BudgetError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
+    if rate_hz <= 0:
+        raise BudgetError("rate_hz must be positive")
+    source = allframe_source.resolve(budgets=b)
+    workspace, extra = allframe_source.workspace(source)
+    run_id = records.start_run(run_id)
+    started = time.monotonic()
+    plain = cargo.build(workspace, PACKAGE, no_default_features=False, extra_args=extra,
+                        label="memory-probe [release]", printer=printer)
+    heap = None
+    if heap_profile:
+        heap = cargo.build(workspace, PACKAGE, features=["dhat-heap"], no_default_features=False,
+                           extra_args=extra, label="memory-probe [dhat-heap]", printer=printer)
+        heap_exe = None
+        if heap.ok:  # keep the dhat build: the next cargo build overwrites target/release/memory-probe
+            heap_exe = heap.executable.with_name("memory-probe-dhat")
+            heap_exe.write_bytes(heap.executable.read_bytes())
+            heap_exe.chmod(0o755)
+    if plain.ok:  # rebuild (a no-op) so target/release/memory-probe is the plain build again
+        plain = cargo.build(workspace, PACKAGE, no_default_features=False, extra_args=extra, printer=None)
+    rows: list[dict] = []
+    for backend in backends:
+        for payload in payloads:
+            for n in counts:
+                base = dict(suite=SUITE, subject="allframe", config=backend, variant=payload)
+                if not plain.ok:
+                    rows.append(records.record(**base, item=str(n), metric="peak_rss_bytes", unit="bytes",
+                                               status="failed", detail=plain.failure_text()))
+                    continue
+                if printer:
+                    printer(f"memory: {n:,} {payload} events into the {backend} store ...")
+                r = run_probe([str(plain.executable), str(n), payload, backend], rate_hz=rate_hz)
+                rows += _rows(base, n, r)
+                if printer:
+                    peak = f"{r.peak_rss_bytes / 2**20:.1f} MiB peak" if r.ok else "FAILED: " + _why_failed(r)
+                    printer(f"  {n:,} {payload}/{backend}: {peak}, {len(r.samples)} samples")
+                if heap is not None:
+                    if not heap.ok:
+                        rows.append(records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes",
+                                                   status="failed", detail=heap.failure_text()))
+                        continue
+                    h = run_probe([str(heap_exe), str(n), payload, backend], rate_hz=1.0)
+                    stats = h.phases.get("done", {}).get("heap")
+                    if h.ok and stats:
+                        rows += [records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes", value=stats["max_bytes"]),
+                                 records.record(**base, item=str(n), metric="heap_allocations", unit="count", value=stats["total_blocks"]),
+                                 records.record(**base, item=str(n), metric="heap_allocated_bytes", unit="bytes", value=stats["total_bytes"])]
+                    else:
+                        rows.append(records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes",
+                                                   status="failed", detail="dhat run: " + _why_failed(h)))
+    df = records.frame(rows, run_id)
+    records.save_suite(run_id, SUITE, df, {
+        "allframe": source.describe(),
+        "parameters": {"events": counts, "payloads": list(payloads), "backends": list(backends),
+                       "heap_profile": heap_profile, "rate_hz": rate_hz},
+        "seconds": round(time.monotonic() - started, 1),
+    })
+    if printer:
+        printer(f"memory suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
+    return run_id, df
+
+
+def _rows(base: dict, n: int, r: ProbeRun) -> list[dict]:
+    item = str(n)
+    if not r.ok:
+        return [records.record(**base, item=item, metric="peak_rss_bytes", unit="bytes", status="failed",
+                               detail=_why_failed(r))]
+    ready = r.phases["ready"]
+    baseline = r.rss_at("ready") or r.rss_at("start")
+    out = [
+        records.record(**base, item=item, metric="peak_rss_bytes", unit="bytes", value=r.peak_rss_bytes,
+                       detail="kernel ru_maxrss via wait4"),
+        records.record(**base, item=item, metric="sampled_max_rss_bytes", unit="bytes", value=max(s[1] for s in r.samples)),
+        records.record(**base, item=item, metric="baseline_rss_bytes", unit="bytes", value=baseline),
+        records.record(**base, item=item, metric="used_bytes", unit="bytes", value=r.peak_rss_bytes - baseline,
+                       detail="kernel peak minus the RSS at ready"),
+        records.record(**base, item=item, metric="payload_json_bytes", unit="bytes", value=ready["payload_json_bytes"]),
+        records.record(**base, item=item, metric="payload_mem_bytes", unit="bytes", value=ready["payload_mem_bytes"]),
+        records.record(**base, item=item, metric="append_seconds", unit="s", value=r.phases["appended"]["seconds"]),
+    ]
+    for p in ("appended", "read"):
+        v = r.rss_at(p)
+        if v is not None:
+            out.append(records.record(**base, item=item, metric=f"rss_after_{p}_bytes", unit="bytes", value=v))
+    for i, (t, rss, phase) in enumerate(r.samples):
+        out.append(records.record(**base, item=item, metric="timeline_rss_bytes", unit="bytes", value=rss, sample=i, detail=phase))
+        out.append(records.record(**base, item=item, metric="timeline_t", unit="s", value=round(t, 4), sample=i, detail=phase))
+    return out
+
+
+# ---------------------------------------------------------------- analysis
+
+def scalars(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per probe run (backend, payload, N) with its scalar metrics as columns."""
+    d = df[(df["status"] == "ok") & ~df["metric"].str.startswith("timeline_")]
+    t = d.pivot_table(index=["config", "variant", "item"], columns="metric", values="value", aggfunc="first").reset_index()
+    t = t.rename(columns={"config": "backend", "variant": "payload"})
+    t["events"] = t["item"].astype(int)
+    return t.drop(columns="item").sort_values(["backend", "payload", "events"]).reset_index(drop=True)
+
+
+def timeline(df: pd.DataFrame) -> pd.DataFrame:
+    """RSS over time per run: backend, payload, events, t, MiB, phase."""
+    d = df[df["metric"].isin(["timeline_rss_bytes", "timeline_t"])]
+    t = d.pivot_table(index=["config", "variant", "item", "sample"], columns="metric", values="value", aggfunc="first").reset_index()
+    ph = d[d["metric"] == "timeline_t"][["config", "variant", "item", "sample", "detail"]]
+    t = t.merge(ph, on=["config", "variant", "item", "sample"])
+    return pd.DataFrame({"backend": t["config"], "payload": t["variant"], "events": t["item"].astype(int),
+                         "t": t["timeline_t"], "MiB": t["timeline_rss_bytes"] / 2**20, "phase": t["detail"]})
+
+
+def per_event(df: pd.DataFrame) -> pd.DataFrame:
+    """Bytes per event from a least-squares fit of used memory (and heap) against N, per backend and payload."""
+    s = scalars(df)
+    out = []
+    for (backend, payload), g in s.groupby(["backend", "payload"]):
+        if len(g) < 2:
+            continue
+        row = {"backend": backend, "payload": payload, "points": len(g),
+               "payload_json_bytes": g["payload_json_bytes"].iloc[0], "payload_mem_bytes": g["payload_mem_bytes"].iloc[0]}
+        for metric, name in (("used_bytes", "rss"), ("heap_peak_bytes", "heap")):
+            if metric in g and g[metric].notna().sum() >= 2:
+                gg = g.dropna(subset=[metric])
+                slope, intercept = np.polyfit(gg["events"], gg[metric], 1)
+                row[f"{name}_bytes_per_event"] = slope
+                row[f"{name}_intercept_bytes"] = intercept
+        if "rss_bytes_per_event" in row:
+            row["overhead_bytes_per_event"] = row["rss_bytes_per_event"] - row["payload_mem_bytes"]
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
+    """The PRD's bound: used memory for N events (memory backend, the PRD's small event) under the limit."""
+    findings = []
+    lim = b.memory
+    s = scalars(df)
+    hit = s[(s["backend"] == lim.backend) & (s["payload"] == lim.payload) & (s["events"] == lim.events)]
+    for r in hit.to_dict("records"):
+        mib = r["used_bytes"] / b.size.unit_bytes
+        over = mib > lim.limit_mib
+        findings.append({"suite": SUITE, "what": f"{lim.events:,} {lim.payload} events, {lim.backend} store",
+                         "level": "fail" if over else "pass", "status": "❌ over limit" if over else "✅ under limit",
+                         "measured": mib, "target": None, "limit": lim.limit_mib, "unit": "MiB", "note": ""})
+    for r in df[(df["status"] == "failed")].to_dict("records"):
+        findings.append({"suite": SUITE, "what": f"{r['item']} {r['variant']} events, {r['config']} store ({r['metric']})",
+                         "level": "fail", "status": "❌ failed", "measured": None, "target": None, "limit": None,
+                         "unit": "MiB", "note": r["detail"].strip().splitlines()[-1][:200] if r["detail"] else ""})
+    return findings
