@@ -28,6 +28,9 @@ def test_gate_needs_both_significance_and_size():
     slower = r.compare_samples(BASE, RNG.normal(1150, 10, 40))
     assert r.gate_fails(slower, threshold_pct=10)
     assert not r.gate_fails(slower, threshold_pct=20)      # real, but under the threshold
+    # the point estimate is past 10 % but the interval reaches below it: not proven, no failure
+    borderline = r.Change(100, 110.2, 10.2, 5.2, 14.7, r.REGRESSED)
+    assert not r.gate_fails(borderline, threshold_pct=10)
     noisy = r.compare_samples(BASE, RNG.normal(1150, 800, 40))
     assert noisy.verdict != r.REGRESSED or noisy.lo_pct > 1  # wide spread: not called regressed on a whim
     assert not r.gate_fails(r.compare_samples(BASE, BASE * 0.8), threshold_pct=10)  # improvements never fail

@@ -20,19 +20,25 @@ def site(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for var, sub in (("AFQ_DATA_DIR", "data"), ("AFQ_SITE_DIR", "site"), ("AFQ_BUILD_DIR", "build")):
             mp.setenv(var, str(root / sub))
-        params = {"size": {"configurations": ["minimal", "cqrs"], "profiles": ["release"], "peers": ["axum"]}}
-        site_dir, ok = publish.report(["size"], params)
+        params = {
+            "size": {"configurations": ["minimal", "cqrs"], "profiles": ["release"], "peers": ["axum"]},
+            "cqrs": {"operations": ["command_dispatch", "event_append_memory"], "warm_up_s": 0.2,
+                     "measurement_s": 0.5, "sample_size": 10},
+            "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
+        }
+        site_dir, ok = publish.report(None, params)
         yield root, site_dir, ok
 
 
-def test_notebook_ran_into_one_run(site):
+def test_notebooks_ran_into_one_run(site):
     root, site_dir, ok = site
     assert ok
-    nb = nbformat.read(root / "build" / "notebooks" / "size.ipynb", as_version=4)
-    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "run_id" in injected[0].source
+    for name in publish.NOTEBOOKS:
+        nb = nbformat.read(root / "build" / "notebooks" / f"{name}.ipynb", as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected and "run_id" in injected[0].source, name
     runs = sorted((root / "data" / "runs").iterdir())
-    assert len(runs) == 1 and (runs[0] / "size.parquet").exists()
+    assert len(runs) == 1 and {p.name for p in runs[0].glob("*.parquet")} == {f"{n}.parquet" for n in publish.NOTEBOOKS}
     df = __import__("pandas").read_parquet(runs[0] / "size.parquet")
     assert set(df["subject"]) == {"allframe", "axum"} and (df["status"] == "ok").all()
 
@@ -63,21 +69,27 @@ def _data_marks(dom: str) -> int:
     return sum(1 for m in marks if m in ("bar", "tick", "rect", "point", "line", "area", "circle"))
 
 
-def test_size_page_draws_its_charts_offline(site):
+@pytest.mark.parametrize("page, charts, words", [
+    ("size", 5, ["Minimal", "CQRS", "Axum"]),
+    ("cqrs", 2, ["Command dispatch", "Event append (memory)"]),
+    ("memory", 3, ["was not measured in this run", "Bytes per event"]),
+])
+def test_pages_draw_their_charts_offline(site, page, charts, words):
     _, site_dir, _ = site
-    page = site_dir / "size.html"
-    html = page.read_text()
-    assert "<script src=" not in html
-    dom = _dump_dom(page)
-    charts = dom.count('aria-roledescription="visualization"')
-    assert charts >= 5, f"only {charts} charts drew"
-    assert _data_marks(dom) >= 10
-    assert "Minimal" in dom and "CQRS" in dom and "Axum" in dom
+    path = site_dir / f"{page}.html"
+    assert "<script src=" not in path.read_text()
+    dom = _dump_dom(path)
+    drawn = dom.count('aria-roledescription="visualization"')
+    assert drawn >= charts, f"only {drawn} charts drew on {page}.html"
+    assert _data_marks(dom) >= 2 * charts
+    for w in words:
+        assert w in dom, w
+    assert "building allframe:" not in dom  # build logs stay out of the published page
 
 
 def test_index_links_pages_and_shows_budgets(site):
     _, site_dir, _ = site
     index = (site_dir / "index.html").read_text()
-    assert "href='size.html'" in index
+    assert all(f"href='{n}.html'" in index for n in publish.NOTEBOOKS)
     assert "Minimal (minimal)" in index and "CQRS (cqrs)" in index
     assert re.search(r"✅ \d+ checks, 0 failed|❌ \d+ checks, [1-9]\d* failed", index)

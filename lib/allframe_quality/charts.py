@@ -114,32 +114,38 @@ def peers(d: pd.DataFrame, subtitle: str) -> alt.LayerChart:
 VERDICT_COLORS = {"regressed": "#d64545", "improved": "#3aa876", "within noise": "#e0a526", "no change": "#8c8c8c"}
 
 
+def _row_height(n: int) -> int:
+    return max(120, 30 * n)
+
+
 def ops_vs_target(summary: pd.DataFrame, subtitle: str) -> alt.LayerChart:
-    """ops/s per operation (log scale) with the CI as whiskers, PRD target (amber) and stretch (green) ticks."""
+    """ops/s per operation (log scale): a dot with criterion's CI as whiskers, PRD target (amber) and stretch (green) ticks."""
     d = summary.dropna(subset=["ops/s"]).copy()
     y = alt.Y("operation:N", title=None, sort=list(d["operation"]))
     x = alt.X("ops/s:Q", title="operations per second (log scale)", scale=alt.Scale(type="log"))
     tips = ["operation", alt.Tooltip("ops/s:Q", format=",.0f"), alt.Tooltip("ns/op:Q", format=",.1f"),
             alt.Tooltip("target ops/s:Q", format=",.0f"), alt.Tooltip("stretch ops/s:Q", format=",.0f"), "status", "covers"]
-    bars = alt.Chart(d).mark_bar(height=16, color=SUBJECT_COLORS["allframe"]).encode(x=x, y=y, tooltip=tips)
-    whiskers = alt.Chart(d).mark_rule(color="#222").encode(x="ops/s lo:Q", x2="ops/s hi:Q", y=y)
-    text = bars.mark_text(align="left", dx=4, fontSize=11).encode(text=alt.Text("ops/s:Q", format=".3s"), color=alt.value("#333"))
-    target = alt.Chart(d.dropna(subset=["target ops/s"])).mark_tick(thickness=3, size=24, color=TARGET_COLOR).encode(
+    dots = alt.Chart(d).mark_circle(size=90, color=SUBJECT_COLORS["allframe"], opacity=1).encode(x=x, y=y, tooltip=tips)
+    whiskers = alt.Chart(d).mark_rule(color="#222", strokeWidth=2).encode(x="ops/s lo:Q", x2="ops/s hi:Q", y=y)
+    text = dots.mark_text(align="left", dx=9, fontSize=11).encode(text=alt.Text("ops/s:Q", format=".3s"), color=alt.value("#333"))
+    target = alt.Chart(d.dropna(subset=["target ops/s"])).mark_tick(thickness=3, size=22, color=TARGET_COLOR).encode(
         x="target ops/s:Q", y=y, tooltip=["operation", alt.Tooltip("target ops/s:Q", format=",.0f")])
-    stretch = alt.Chart(d.dropna(subset=["stretch ops/s"])).mark_tick(thickness=3, size=24, color="#3aa876").encode(
+    stretch = alt.Chart(d.dropna(subset=["stretch ops/s"])).mark_tick(thickness=3, size=22, color="#3aa876").encode(
         x="stretch ops/s:Q", y=y, tooltip=["operation", alt.Tooltip("stretch ops/s:Q", format=",.0f")])
-    return (bars + whiskers + text + target + stretch).properties(
-        width=WIDTH, title=_title("Operations per second against the PRD target (amber) and stretch (green)", subtitle))
+    return (target + stretch + whiskers + dots + text).properties(
+        width=WIDTH, height=_row_height(len(d)),
+        title=_title("Operations per second against the PRD target (amber tick) and stretch (green tick)", subtitle))
 
 
-def instructions_per_op(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
+def instructions_per_op(summary: pd.DataFrame, subtitle: str) -> alt.LayerChart:
     d = summary.dropna(subset=["instructions/op"])
-    bars = alt.Chart(d).mark_bar(height=16, color=SUBJECT_COLORS["hyper"]).encode(
+    dots = alt.Chart(d).mark_circle(size=90, color=SUBJECT_COLORS["hyper"], opacity=1).encode(
         x=alt.X("instructions/op:Q", title="instructions per operation (callgrind, log scale)", scale=alt.Scale(type="log")),
         y=alt.Y("operation:N", title=None, sort=list(d["operation"])),
         tooltip=["operation", alt.Tooltip("instructions/op:Q", format=",.0f")])
-    text = bars.mark_text(align="left", dx=4, fontSize=11).encode(text=alt.Text("instructions/op:Q", format=",.0f"), color=alt.value("#333"))
-    return (bars + text).properties(width=WIDTH, title=_title("Instructions per operation: exact, repeatable, what the gate compares", subtitle))
+    text = dots.mark_text(align="left", dx=9, fontSize=11).encode(text=alt.Text("instructions/op:Q", format=",.0f"), color=alt.value("#333"))
+    return (dots + text).properties(width=WIDTH, height=_row_height(len(d)),
+                                    title=_title("Instructions per operation: exact, repeatable, what the gate compares", subtitle))
 
 
 def changes(ch: pd.DataFrame, threshold_pct: float, subtitle: str) -> alt.LayerChart:
@@ -176,7 +182,7 @@ def peak_vs_events(sc: pd.DataFrame, limit_mib: float, limit_events: int, subtit
     d = sc.assign(MiB=sc["used_bytes"] / 2**20, series=sc["backend"] + " · " + sc["payload"])
     x = alt.X("events:Q", title="events appended (log scale)", scale=alt.Scale(type="log"))
     lines = alt.Chart(d).mark_line(point=True).encode(
-        x=x, y=alt.Y("MiB:Q", title="MiB used (peak RSS − RSS at start)", scale=alt.Scale(type="symlog")),
+        x=x, y=alt.Y("MiB:Q", title="MiB used (peak RSS − RSS at start, log scale)", scale=alt.Scale(type="log")),
         color=alt.Color("series:N", title="backend · payload"),
         tooltip=["series", alt.Tooltip("events:Q", format=","), alt.Tooltip("MiB:Q", format=".1f")])
     rule = alt.Chart(pd.DataFrame({"y": [limit_mib]})).mark_rule(color=LIMIT_COLOR, strokeDash=[5, 3]).encode(y="y:Q")

@@ -21,6 +21,7 @@ from . import allframe_source, callgrind, cargo, criterion, records, regression
 from .budgets import Budgets, BudgetError, pick
 from . import budgets as budgets_mod
 from .procs import run, say
+from .size import headline
 
 SUITE = "cqrs"
 PACKAGE = "cqrs-bench"
@@ -207,7 +208,7 @@ def summary(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
                      "instructions/op": float(ins["value"].iloc[0]) if len(ins) else None,
                      "target ops/s": o.target_ops, "stretch ops/s": o.stretch_ops, "status": status,
                      "covers": o.covers,
-                     "note": failed["detail"].iloc[0].strip().splitlines()[-1][:200] if len(failed) else ""})
+                     "note": headline(failed["detail"].iloc[0]) if len(failed) else ""})
     for name, why in b.cqrs.not_measured.items():
         if name in set(df["config"]):
             rows.append({"operation": name, "name": name, "status": "❔ not measured", "covers": "", "note": why})

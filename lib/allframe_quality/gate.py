@@ -11,15 +11,17 @@ import os
 import sys
 from pathlib import Path
 
-from . import atomic, budgets as budgets_mod, cqrs, metadata, records, size
+from . import atomic, budgets as budgets_mod, cqrs, memory, metadata, records, size
 
 # suite -> function(records, budgets) -> findings; later suites add themselves here.
-EVALUATORS = {size.SUITE: size.evaluate, cqrs.SUITE: cqrs.evaluate}
+EVALUATORS = {size.SUITE: size.evaluate, cqrs.SUITE: cqrs.evaluate, memory.SUITE: memory.evaluate}
 
 
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
+    if isinstance(v, (int, float)) and abs(v) >= 1000:
+        return f"{v:,.0f}"
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
@@ -39,6 +41,17 @@ def evaluate(run_id: str | None = None, budgets_path: str | Path | None = None) 
     return run_id, findings, records.load_meta(run_id)
 
 
+def latest_per_suite(budgets_path: str | Path | None = None) -> list[tuple[str, str, list[dict]]]:
+    """(suite, run id, findings) for each suite, from the latest run that measured it."""
+    b = budgets_mod.load(budgets_path)
+    out = []
+    for suite, fn in EVALUATORS.items():
+        runs = records.list_runs(suite)
+        if runs:
+            out.append((suite, runs[-1], fn(records.load_records(runs[-1], suite), b)))
+    return out
+
+
 def markdown(run_id: str, findings: list[dict], meta: dict) -> str:
     failed = [f for f in findings if f["level"] == "fail"]
     warned = [f for f in findings if f["level"] == "warn"]
@@ -49,7 +62,7 @@ def markdown(run_id: str, findings: list[dict], meta: dict) -> str:
              "| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
     order = {"fail": 0, "warn": 1, "pass": 2, "info": 3}
     for f in sorted(findings, key=lambda f: order[f["level"]]):
-        unit = f" {f['unit']}" if f.get("measured") is not None else ""
+        unit = f" {f['unit']}" if _fmt(f.get("measured")) != "—" else ""
         lines.append(f"| {f['suite']} | {_cell(f['what'])} | {_fmt(f['measured'])}{unit} | {_fmt(f['target'])} "
                      f"| {_fmt(f['limit'])} | {_cell(f['status'])} |")
     notes = [f for f in findings if f.get("note")]

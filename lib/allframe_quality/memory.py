@@ -2,13 +2,14 @@
 
 For each run of bench/memory-probe: RSS sampled with psutil (tens of samples a second), the
 probe's phases (ready / appending / appended / reading / read / done) timestamped from its stdout,
-and the exact peak from the kernel (wait4's ru_maxrss). A second, dhat-instrumented build gives the
+and the exact peak from the kernel: /proc/<pid>/status VmHWM, read at `done` while the probe waits
+on its stdin. (wait4's ru_maxrss is no use here: Linux carries the forking Python process's
+high-water mark across exec into it.) A second, dhat-instrumented build gives the
 heap's own peak and allocation count. Bytes per event come from a fit of memory against N.
 """
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -25,6 +26,7 @@ from . import allframe_source, cargo, records
 from .budgets import Budgets, BudgetError
 from . import budgets as budgets_mod
 from .procs import kill_group, say
+from .size import headline
 
 SUITE = "memory"
 PACKAGE = "memory-probe"
@@ -36,14 +38,14 @@ BACKENDS = ("memory", "sqlite")
 class ProbeRun:
     returncode: int | None
     signal: int | None
-    peak_rss_bytes: int                     # the kernel's ru_maxrss (exact)
+    peak_rss_bytes: int | None              # the kernel's VmHWM at `done` (exact); None if it never got there
     samples: list[tuple[float, int, str]]   # (seconds since start, rss bytes, phase)
     phases: dict[str, dict] = field(default_factory=dict)   # phase -> its JSON line, plus "t"
     stderr: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and "done" in self.phases
+        return self.returncode == 0 and "done" in self.phases and self.peak_rss_bytes is not None
 
     def rss_at(self, phase: str) -> int | None:
         """The last RSS sample taken while the probe was in `phase` (its plateau)."""
@@ -51,10 +53,24 @@ class ProbeRun:
         return vals[-1] if vals else None
 
 
+def vm_hwm(pid: int) -> int | None:
+    """The process's peak resident set from the kernel (VmHWM in /proc/<pid>/status), in bytes."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800) -> ProbeRun:
-    """Run the probe in its own process group, sampling RSS at `rate_hz`; reap it with wait4."""
-    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    """Run the probe in its own process group, sampling RSS at `rate_hz`; at its `done` line read
+    VmHWM, then close its stdin so it exits."""
+    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
                             text=True, start_new_session=True)
+    peak: int | None = None
     started = time.monotonic()
     samples: list[tuple[float, int, str]] = []
     phases: dict[str, dict] = {}
@@ -90,8 +106,10 @@ def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800)
                 pass
             phases[msg["phase"]] = dict(msg, t=time.monotonic() - started)
             current[0] = msg["phase"]
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+            if msg["phase"] == "done":
+                peak = vm_hwm(proc.pid)
+                proc.stdin.close()
+        proc.wait()
     except BaseException:
         kill_group(proc)
         raise
@@ -102,7 +120,7 @@ def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800)
         kill_group(proc)
     drain.join(timeout=2)
     sig = -proc.returncode if proc.returncode is not None and proc.returncode < 0 else None
-    return ProbeRun(proc.returncode, sig, usage.ru_maxrss * 1024, samples, phases, "".join(err)[-2000:])
+    return ProbeRun(proc.returncode, sig, peak, samples, phases, "".join(err)[-2000:])
 
 
 def _why_failed(r: ProbeRun) -> str:
@@ -130,11 +148,12 @@ def parse_counts(values) -> list[int]:
 
 
 def measure(
-    events: Sequence[int | str] = (10_000, 100_000, 1_000_000),
+    events: Sequence[int | str] = (10_000, 100_000, 1_000_000, 4_000_000),
     *,
     payloads: Sequence[str] = PAYLOADS,
     backends: Sequence[str] = ("memory",),
     heap_profile: bool = True,
+    heap_profile_max_events: int = 1_000_000,
     rate_hz: float = 50.0,
     run_id: str | None = None,
     budgets: Budgets | None = None,
@@ -181,7 +200,7 @@ def measure(
                 if printer:
                     peak = f"{r.peak_rss_bytes / 2**20:.1f} MiB peak" if r.ok else "FAILED: " + _why_failed(r)
                     printer(f"  {n:,} {payload}/{backend}: {peak}, {len(r.samples)} samples")
-                if heap is not None:
+                if heap is not None and n <= heap_profile_max_events:
                     if not heap.ok:
                         rows.append(records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes",
                                                    status="failed", detail=heap.failure_text()))
@@ -199,7 +218,8 @@ def measure(
     records.save_suite(run_id, SUITE, df, {
         "allframe": source.describe(),
         "parameters": {"events": counts, "payloads": list(payloads), "backends": list(backends),
-                       "heap_profile": heap_profile, "rate_hz": rate_hz},
+                       "heap_profile": heap_profile,
+                       "heap_profile_max_events": heap_profile_max_events, "rate_hz": rate_hz},
         "seconds": round(time.monotonic() - started, 1),
     })
     if printer:
@@ -216,7 +236,7 @@ def _rows(base: dict, n: int, r: ProbeRun) -> list[dict]:
     baseline = r.rss_at("ready") or r.rss_at("start")
     out = [
         records.record(**base, item=item, metric="peak_rss_bytes", unit="bytes", value=r.peak_rss_bytes,
-                       detail="kernel ru_maxrss via wait4"),
+                       detail="kernel VmHWM at done"),
         records.record(**base, item=item, metric="sampled_max_rss_bytes", unit="bytes", value=max(s[1] for s in r.samples)),
         records.record(**base, item=item, metric="baseline_rss_bytes", unit="bytes", value=baseline),
         records.record(**base, item=item, metric="used_bytes", unit="bytes", value=r.peak_rss_bytes - baseline,
@@ -244,6 +264,18 @@ def scalars(df: pd.DataFrame) -> pd.DataFrame:
     t = t.rename(columns={"config": "backend", "variant": "payload"})
     t["events"] = t["item"].astype(int)
     return t.drop(columns="item").sort_values(["backend", "payload", "events"]).reset_index(drop=True)
+
+
+def table(sc: pd.DataFrame) -> pd.DataFrame:
+    """The per-run table a reader wants: MiB, not bytes, and the columns that answer the questions."""
+    mib = lambda c: sc[c] / 2**20 if c in sc else float("nan")
+    return pd.DataFrame({
+        "backend": sc["backend"], "payload": sc["payload"], "events": sc["events"],
+        "used MiB": mib("used_bytes"), "peak RSS MiB (kernel)": mib("peak_rss_bytes"),
+        "sampled max MiB": mib("sampled_max_rss_bytes"), "RSS at start MiB": mib("baseline_rss_bytes"),
+        "heap peak MiB (dhat)": mib("heap_peak_bytes"),
+        "allocations": sc["heap_allocations"] if "heap_allocations" in sc else float("nan"),
+        "append s": sc["append_seconds"]})
 
 
 def timeline(df: pd.DataFrame) -> pd.DataFrame:
@@ -292,5 +324,5 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
     for r in df[(df["status"] == "failed")].to_dict("records"):
         findings.append({"suite": SUITE, "what": f"{r['item']} {r['variant']} events, {r['config']} store ({r['metric']})",
                          "level": "fail", "status": "❌ failed", "measured": None, "target": None, "limit": None,
-                         "unit": "MiB", "note": r["detail"].strip().splitlines()[-1][:200] if r["detail"] else ""})
+                         "unit": "MiB", "note": headline(r["detail"])})
     return findings

@@ -21,7 +21,7 @@ from nbconvert import HTMLExporter
 from . import atomic, gate, metadata, paths, records
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
-NOTEBOOKS = {"size": "Binary size", "cqrs": "CQRS micro-benchmarks"}
+NOTEBOOKS = {"size": "Binary size", "cqrs": "CQRS micro-benchmarks", "memory": "Event-store memory"}
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -62,9 +62,21 @@ def _vega_resources() -> dict:
     return {"vega_debug": json.dumps(debug), "vega_bundle": vl_convert.javascript_bundle(vl_version=vl)}
 
 
+PROGRESS_TAG = "progress-log"
+
+
+def drop_progress_logs(nb) -> None:
+    """Build and run logs are for people watching a run, not for the report: cells tagged
+    `progress-log` lose their stdout/stderr streams on the page; their errors and displays stay."""
+    for cell in nb.cells:
+        if PROGRESS_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+
+
 def render(executed: Path, out_html: Path) -> Path:
     """One offline HTML page from an executed notebook (code cells hidden)."""
     nb = nbformat.read(executed, as_version=4)
+    drop_progress_logs(nb)
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True)
     body, _ = exporter.from_notebook_node(nb, resources=dict(_vega_resources()))
     if "<script src=" in body:
@@ -76,43 +88,49 @@ def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
-def index_html(pages: list[dict], run_id: str | None) -> str:
-    """The site's front page: gate status per check, run conditions, links to each suite's page."""
-    rows, conditions, verdict = "", "no run yet", ""
-    if run_id:
-        try:
-            _, findings, meta = gate.evaluate(run_id)
-            conditions = metadata.conditions(meta, "size")
-            failed = sum(f["level"] == "fail" for f in findings)
-            verdict = f"{'❌' if failed else '✅'} {len(findings)} checks, {failed} failed"
-            for f in findings:
-                rows += (f"<tr class='{_esc(f['level'])}'><td>{_esc(f['suite'])}</td><td>{_esc(f['what'])}</td>"
-                         f"<td>{_esc(gate._fmt(f['measured']))} {_esc(f['unit'] if f['measured'] is not None else '')}</td><td>{_esc(gate._fmt(f['target']))}</td>"
-                         f"<td>{_esc(gate._fmt(f['limit']))}</td><td>{_esc(f['status'])}</td></tr>\n")
-        except (FileNotFoundError, ValueError) as e:
-            verdict = f"gate could not run: {e}"
-    links = "".join(
-        f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a> {'' if p['ok'] else '— ❌ the notebook failed; the page shows where'}</li>"
-        for p in pages)
+def index_html(failed_notebooks: set[str] = frozenset()) -> str:
+    """The site's front page: for each suite, its page and its budget checks from the latest run that
+    measured it (a partial re-run never hides the other suites, and every row names its run)."""
+    sections, verdicts = "", []
+    try:
+        latest = gate.latest_per_suite()
+    except (FileNotFoundError, ValueError) as e:
+        latest, verdicts = [], [f"gate could not run: {e}"]
+    by_suite = {suite: (run_id, findings) for suite, run_id, findings in latest}
+    for name, title in NOTEBOOKS.items():
+        page = paths.site_dir() / f"{name}.html"
+        if name not in by_suite and not page.exists():
+            continue
+        run_id, findings = by_suite.get(name, (None, []))
+        cond = metadata.conditions(records.load_meta(run_id), name) if run_id else "not measured yet"
+        failed = sum(f["level"] == "fail" for f in findings)
+        badge = f"{'❌' if failed else '✅'} {len(findings)} checks, {failed} failed" if findings else ""
+        rows = "".join(
+            f"<tr class='{_esc(f['level'])}'><td>{_esc(f['what'])}</td>"
+            f"<td>{_esc(gate._fmt(f['measured']))} {_esc(f['unit'] if gate._fmt(f['measured']) != '—' else '')}</td>"
+            f"<td>{_esc(gate._fmt(f['target']))}</td><td>{_esc(gate._fmt(f['limit']))}</td>"
+            f"<td>{_esc(f['status'])}</td><td class='muted'>{_esc(f.get('note', ''))}</td></tr>\n" for f in findings)
+        link = f"<a href='{_esc(name)}.html'>{_esc(title)}</a>" if page.exists() else _esc(title)
+        if name in failed_notebooks:
+            badge = "❌ the notebook failed in the last report: its page shows where; the checks below are from the last run that measured it"
+        sections += (f"<h2>{link} <small class='muted'>{_esc(badge)}</small></h2>\n<p class='muted'>{_esc(cond)}</p>\n"
+                     + (f"<table><thead><tr><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th>"
+                        f"<th>note</th></tr></thead><tbody>\n{rows}</tbody></table>\n" if rows else ""))
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>AllFrame quality lab</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
- body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }}
- table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
- th, td {{ border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: left; }}
+ body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+ table {{ border-collapse: collapse; width: 100%; font-size: 14px; margin-bottom: 1.5em; }}
+ th, td {{ border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: left; vertical-align: top; }}
  tr.fail td {{ background: #fdecec; }} tr.warn td {{ background: #fff6e0; }}
  .muted {{ color: #666; font-size: 13px; }}
 </style></head><body>
 <h1>AllFrame quality lab</h1>
-<p class="muted">{_esc(conditions)}<br>published {now}</p>
-<h2>Reports</h2><ul>{links}</ul>
-<h2>Budgets <small class="muted">{_esc(verdict)}</small></h2>
-<table><thead><tr><th>suite</th><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-<p class="muted">Targets and limits come from quality.toml (the PRD's tables as data). Figures come from the run named above, on this machine.</p>
+<p class="muted">published {now}. {_esc(' '.join(verdicts))} Targets and limits come from quality.toml (the PRD's
+tables as data); every figure comes from the run named under its suite, on the machine named there.</p>
+{sections}
 </body></html>
 """
 
@@ -126,7 +144,7 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
         raise PublishError(f"unknown notebook(s) {unknown}; valid: {sorted(NOTEBOOKS)}")
     run_id = records.start_run(run_id)
     site = paths.site_dir()
-    pages, all_ok = [], True
+    failed: set[str] = set()
     for name in names:
         started = time.monotonic()
         print(f"== {name}: executing notebooks/{name}.ipynb (run {run_id})", flush=True)
@@ -134,12 +152,12 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
         try:
             executed = execute(name, dict((parameters or {}).get(name, {}), run_id=run_id))
         except papermill.PapermillExecutionError as e:
-            ok = all_ok = False
+            ok = False
+            failed.add(name)
             executed = paths.build_dir() / "notebooks" / f"{name}.ipynb"
             print(f"== {name}: FAILED in cell {e.exec_count}: {e.ename}: {e.evalue}", file=sys.stderr, flush=True)
         render(executed, site / f"{name}.html")
-        pages.append({"title": NOTEBOOKS[name], "href": f"{name}.html", "ok": ok})
         print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {site / (name + '.html')}", flush=True)
-    atomic.write_text(site / "index.html", index_html(pages, run_id))
+    atomic.write_text(site / "index.html", index_html(failed))
     print(f"== site: {site / 'index.html'}", flush=True)
-    return site, all_ok
+    return site, not failed

@@ -34,6 +34,13 @@ class Target:
     features: tuple[str, ...] = ()
 
 
+def headline(detail: str, width: int = 200) -> str:
+    """The line of a failure that says what went wrong: the first compiler error, else the last line."""
+    lines = [l.strip() for l in (detail or "").splitlines() if l.strip()]
+    first_error = next((l for l in lines if l.startswith("error")), None)
+    return (first_error or (lines[-1] if lines else ""))[:width]
+
+
 def plan(b: Budgets, configurations: Sequence[str] | None = None, peers: bool | Sequence[str] = True,
          profiles: Sequence[str] | None = None) -> tuple[list[Target], list[str]]:
     """Validate the selection against the budgets file (before any build) and list what to build."""
@@ -171,7 +178,7 @@ def status_table(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
         failed = mine[(mine["status"] == "failed") & (mine["metric"] == "file_bytes")]
         gated = value(gp, gm)
         if not failed.empty:
-            status, note = "❌ build failed", failed["detail"].iloc[0].splitlines()[-1][:160]
+            status, note = "❌ build failed", headline(failed["detail"].iloc[0])
         elif gated is None:
             status, note = "❔ not measured", ""
         elif c.limit_mib is not None and gated > c.limit_mib:
@@ -241,7 +248,7 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
     for r in peers.to_dict("records"):
         findings.append({"suite": SUITE, "what": f"peer {r['subject']} [{r['variant']}]", "level": "fail",
                          "status": "❌ build failed", "measured": None, "target": None, "limit": None,
-                         "unit": "MiB", "note": r["detail"].splitlines()[-1][:160]})
+                         "unit": "MiB", "note": headline(r["detail"])})
     return findings
 
 

@@ -4,7 +4,8 @@
 //! `order` (a realistic event of a few hundred bytes) and BACKEND `memory` or `sqlite`.
 //! One JSON line per phase on stdout (ready, appending, appended, reading, done); the harness
 //! timestamps them and measures memory from outside. It pauses briefly at each boundary so the
-//! harness's samples see each plateau.
+//! harness's samples see each plateau. After `done` it waits for stdin to close, so the harness
+//! can read the kernel's peak (VmHWM) of this very process; run it by hand with `</dev/null`.
 use allframe_core::cqrs::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -14,6 +15,14 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+/// The PRD's event, exactly its shape: one variant carrying the value.
+#[derive(Clone, Serialize, Deserialize)]
+enum Created {
+    Created { value: u64 },
+}
+impl EventTypeName for Created {}
+impl Event for Created {}
+
 #[derive(Clone, Serialize, Deserialize)]
 struct Item {
     sku: String,
@@ -21,18 +30,32 @@ struct Item {
     price_cents: u64,
 }
 
+/// A realistic event of a few hundred bytes: ids, an address, three line items, a note.
 #[derive(Clone, Serialize, Deserialize)]
-enum Ev {
-    Created { value: u64 },
+enum OrderEvent {
     OrderPlaced { order_id: String, customer: String, items: Vec<Item>, shipping_address: String, note: String },
 }
-impl EventTypeName for Ev {}
-impl Event for Ev {}
+impl EventTypeName for OrderEvent {}
+impl Event for OrderEvent {}
 
-fn event(kind: &str, i: u64) -> Ev {
-    match kind {
-        "small" => Ev::Created { value: i },
-        _ => Ev::OrderPlaced {
+trait Payload: Event {
+    fn make(i: u64) -> Self;
+    /// Bytes the event occupies in memory: its inline size plus the heap its strings and vectors own.
+    fn deep_size(&self) -> usize;
+}
+
+impl Payload for Created {
+    fn make(i: u64) -> Self {
+        Created::Created { value: i }
+    }
+    fn deep_size(&self) -> usize {
+        std::mem::size_of::<Self>()
+    }
+}
+
+impl Payload for OrderEvent {
+    fn make(i: u64) -> Self {
+        OrderEvent::OrderPlaced {
             order_id: format!("ord-{i:012}-7f3a9c2e-4b1d-4e8a"),
             customer: format!("customer-{:06}@example.com", i % 100_000),
             items: (0..3)
@@ -40,21 +63,14 @@ fn event(kind: &str, i: u64) -> Ev {
                 .collect(),
             shipping_address: format!("{} Rue de la Paix, 75002 Paris, France", i % 200),
             note: "Leave at the front desk; call on arrival. Gift wrap the second item, no invoice in the parcel.".into(),
-        },
-    }
-}
-
-/// Bytes the event occupies in memory: its inline size plus the heap its strings and vectors own.
-fn deep_size(e: &Ev) -> usize {
-    std::mem::size_of::<Ev>()
-        + match e {
-            Ev::Created { .. } => 0,
-            Ev::OrderPlaced { order_id, customer, items, shipping_address, note } => {
-                order_id.capacity() + customer.capacity() + shipping_address.capacity() + note.capacity()
-                    + items.capacity() * std::mem::size_of::<Item>()
-                    + items.iter().map(|it| it.sku.capacity()).sum::<usize>()
-            }
         }
+    }
+    fn deep_size(&self) -> usize {
+        let OrderEvent::OrderPlaced { order_id, customer, items, shipping_address, note } = self;
+        std::mem::size_of::<Self>() + order_id.capacity() + customer.capacity() + shipping_address.capacity()
+            + note.capacity() + items.capacity() * std::mem::size_of::<Item>()
+            + items.iter().map(|it| it.sku.capacity()).sum::<usize>()
+    }
 }
 
 fn phase(name: &str, extra: serde_json::Value) {
@@ -67,11 +83,11 @@ fn phase(name: &str, extra: serde_json::Value) {
     out.flush().unwrap();
 }
 
-async fn run<B: EventStoreBackend<Ev>>(store: EventStore<Ev, B>, n: u64, kind: &str, pause: Duration) {
+async fn run<E: Payload, B: EventStoreBackend<E>>(store: EventStore<E, B>, n: u64, pause: Duration) {
     phase("appending", serde_json::json!({}));
     let t = Instant::now();
     for i in 0..n {
-        store.append(&format!("agg-{}", i % 1000), vec![event(kind, i)]).await.expect("append");
+        store.append(&format!("agg-{}", i % 1000), vec![E::make(i)]).await.expect("append");
     }
     phase("appended", serde_json::json!({ "n": n, "seconds": t.elapsed().as_secs_f64() }));
     tokio::time::sleep(pause).await;
@@ -83,6 +99,26 @@ async fn run<B: EventStoreBackend<Ev>>(store: EventStore<Ev, B>, n: u64, kind: &
     }
     phase("read", serde_json::json!({ "n": read, "seconds": t.elapsed().as_secs_f64() }));
     tokio::time::sleep(pause).await;
+}
+
+async fn measure<E: Payload>(n: u64, backend: &str, pause: Duration) {
+    let sample = E::make(0);
+    phase("ready", serde_json::json!({
+        "payload_json_bytes": serde_json::to_vec(&sample).unwrap().len(),
+        "payload_mem_bytes": sample.deep_size(),
+    }));
+    tokio::time::sleep(pause).await;
+    match backend {
+        "memory" => run(EventStore::<E>::new(), n, pause).await,
+        _ => {
+            let dir = std::env::temp_dir().join(format!("memory-probe-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let db = dir.join("events.db");
+            let b = SqliteEventStoreBackend::<E>::new(db.to_str().unwrap()).await.expect("sqlite");
+            run(EventStore::with_backend(b), n, pause).await;
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
 
 fn main() {
@@ -102,24 +138,11 @@ fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
 
     let pause = Duration::from_millis(150);
-    let sample = event(kind, 0);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    phase("ready", serde_json::json!({
-        "payload_json_bytes": serde_json::to_vec(&sample).unwrap().len(),
-        "payload_mem_bytes": deep_size(&sample),
-    }));
-    std::thread::sleep(pause);
     rt.block_on(async {
-        match backend {
-            "memory" => run(EventStore::new(), n, kind, pause).await,
-            _ => {
-                let dir = std::env::temp_dir().join(format!("memory-probe-{}", std::process::id()));
-                std::fs::create_dir_all(&dir).unwrap();
-                let db = dir.join("events.db");
-                let b = SqliteEventStoreBackend::new(db.to_str().unwrap()).await.expect("sqlite");
-                run(EventStore::with_backend(b), n, kind, pause).await;
-                let _ = std::fs::remove_dir_all(&dir);
-            }
+        match kind {
+            "small" => measure::<Created>(n, backend, pause).await,
+            _ => measure::<OrderEvent>(n, backend, pause).await,
         }
     });
     #[cfg(feature = "dhat-heap")]
@@ -131,4 +154,6 @@ fn main() {
     }
     #[cfg(not(feature = "dhat-heap"))]
     phase("done", serde_json::json!({}));
+    // Stay alive until the harness closes our stdin: it reads /proc/<pid>/status (VmHWM) first.
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
 }
