@@ -72,3 +72,12 @@ def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys)
     assert changes[changes["metric"] == "instructions"]["verdict"].tolist() == ["no change"]
     gate.main(["--run", second])
     assert "| cqrs | Command dispatch |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_without_valgrind_results_are_time_only(data_dir, monkeypatch):
+    monkeypatch.setattr(callgrind, "available", lambda: False)
+    _, df = cqrs.measure(["event_upcast"], warm_up_s=0.2, measurement_s=0.3, sample_size=10, printer=None)
+    ins = df[df["metric"] == "instructions_per_op"]
+    assert ins["status"].tolist() == ["not_measured"] and "valgrind" in ins["detail"].iloc[0]
+    assert (df[df["metric"] == "ops_per_s"]["status"] == "ok").all()

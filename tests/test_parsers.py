@@ -36,3 +36,11 @@ def test_cargo_messages_collect_compiler_errors(fixture_text):
     assert any("error[E0308]: mismatched types" in e for e in r.errors)
     failed = cargo.BuildResult("broken-probe", "release", (), False, None, 1.0, errors=r.errors)
     assert "mismatched types" in failed.failure_text()
+
+
+def test_missing_tools_say_how_to_install(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(cargo.ToolMissing, match="cargo-bloat not found.*cargo install --locked cargo-bloat"):
+        cargo.require("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`.")
+    with pytest.raises(cargo.ToolMissing, match="cargo not found.*rustup"):
+        cargo.require_cargo()

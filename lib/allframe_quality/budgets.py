@@ -74,6 +74,13 @@ class MemoryBudget:
 
 
 @dataclass(frozen=True)
+class ThroughputBudgets:
+    reference_hardware: str
+    min_share_pct: dict[str, float]   # peer -> AllFrame's minimum share of its req/s, in %
+    prd_rps: dict[str, float]         # test -> the PRD's absolute target (reference only)
+
+
+@dataclass(frozen=True)
 class Budgets:
     path: Path
     allframe_crate: str
@@ -81,6 +88,7 @@ class Budgets:
     size: SizeBudgets
     cqrs: CqrsBudgets
     memory: MemoryBudget
+    throughput: ThroughputBudgets
     regression_threshold_pct: float
     raw: dict = field(repr=False, default_factory=dict)
 
@@ -133,7 +141,7 @@ def load(path: Path | str | None = None) -> Budgets:
     except tomllib.TOMLDecodeError as e:
         raise BudgetError(f"{path}: not valid TOML: {e}") from None
     w = str(path)
-    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory"}, {"regression"}, w)
+    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression"}, w)
     if raw["schema"] != 1:
         raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
     af = raw["allframe"]
@@ -195,12 +203,27 @@ def load(path: Path | str | None = None) -> Budgets:
         raise BudgetError(f"{w} [memory].events must be a positive integer, got {m['events']!r}")
     memory = MemoryBudget(_number(m["limit_mib"], f"{w} [memory].limit_mib"), m["events"], m["payload"], m["backend"])
 
+    t = raw["throughput"]
+    _keys(t, {"reference_hardware", "min_share_pct", "prd_rps"}, set(), f"{w} [throughput]")
+    peers_ok = ("axum", "actix", "hyper")
+    bad = [k for k in t["min_share_pct"] if k not in peers_ok]
+    if bad:
+        raise BudgetError(f"{w} [throughput.min_share_pct] unknown peer(s) {bad}; valid: {list(peers_ok)}")
+    tests_ok = ("json", "plaintext", "db", "queries", "fortunes", "updates")
+    bad = [k for k in t["prd_rps"] if k not in tests_ok]
+    if bad:
+        raise BudgetError(f"{w} [throughput.prd_rps] unknown test(s) {bad}; valid: {list(tests_ok)}")
+    throughput = ThroughputBudgets(
+        t["reference_hardware"],
+        {k: _number(v, f"{w} [throughput.min_share_pct].{k}") for k, v in t["min_share_pct"].items()},
+        {k: _number(v, f"{w} [throughput.prd_rps].{k}") for k, v in t["prd_rps"].items()})
+
     reg = raw.get("regression", {})
     _keys(reg, set(), {"threshold_pct"}, f"{w} [regression]")
     return Budgets(
         path=path, allframe_crate=af["crate"], allframe_version=af["version"],
         size=SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs, peers, dict(excluded)),
-        cqrs=cqrs, memory=memory,
+        cqrs=cqrs, memory=memory, throughput=throughput,
         regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
         raw=raw,
     )

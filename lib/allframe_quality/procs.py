@@ -66,12 +66,14 @@ def run(
     tail: int = 40,
     timeout: float | None = None,
     heartbeat: tuple[float, Callable[[float], None]] | None = None,
+    on_spawn: Callable[[int], None] | None = None,
 ) -> Completed:
     """Run a command in a new process group, streaming stdout lines to `on_line`.
 
     stderr is drained on a thread and its last `tail` lines kept. On any exception
     (including KeyboardInterrupt) or timeout the whole group is killed before raising.
-    `heartbeat=(seconds, fn)` calls fn(elapsed) every `seconds` while the command runs.
+    `heartbeat=(seconds, fn)` calls fn(elapsed) every `seconds` while the command runs;
+    `on_spawn(pid)` is called once the child exists.
     """
     argv = [str(a) for a in args]
     started = time.monotonic()
@@ -80,6 +82,8 @@ def run(
         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
         start_new_session=True,
     )
+    if on_spawn is not None:
+        on_spawn(proc.pid)
     err_tail: collections.deque[str] = collections.deque(maxlen=tail)
     drain = threading.Thread(target=lambda: err_tail.extend(l.rstrip("\n") for l in proc.stderr), daemon=True)
     drain.start()
