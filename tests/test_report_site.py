@@ -22,6 +22,8 @@ def site(tmp_path_factory):
             mp.setenv(var, str(root / sub))
         params = {
             "size": {"configurations": ["minimal", "cqrs"], "profiles": ["release"], "peers": ["axum"]},
+            "throughput": {"frameworks": ["allframe", "axum"], "tests": ["json"], "duration_s": 1, "repeats": 1,
+                           "warmup_s": 1},
             "cqrs": {"operations": ["command_dispatch", "event_append_memory"], "warm_up_s": 0.2,
                      "measurement_s": 0.5, "sample_size": 10},
             "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
@@ -71,6 +73,7 @@ def _data_marks(dom: str) -> int:
 
 @pytest.mark.parametrize("page, charts, words", [
     ("size", 5, ["Minimal", "CQRS", "Axum"]),
+    ("throughput", 3, ["AllFrame router on hyper", "Axum"]),
     ("cqrs", 2, ["Command dispatch", "Event append (memory)"]),
     ("memory", 3, ["was not measured in this run", "Bytes per event"]),
 ])

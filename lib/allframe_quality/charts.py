@@ -203,3 +203,65 @@ def bytes_per_event(pe: pd.DataFrame, subtitle: str) -> alt.Chart:
         color=alt.Color("what:N", title=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=["series", "what", alt.Tooltip("bytes:Q", format=",.1f")],
     ).properties(width=WIDTH, title=_title("Bytes per event: what the store costs beyond the event itself", subtitle))
+
+
+def rps_by_test(summary: pd.DataFrame, prd: dict, hardware: str, subtitle: str) -> alt.LayerChart:
+    """Median req/s per test and framework with the repeats' min-max as whiskers; PRD targets as labelled ticks."""
+    d = summary.copy()
+    frameworks = [f for f in SUBJECT_COLORS if f in set(d["framework"])]
+    color = alt.Color("framework:N", scale=alt.Scale(domain=frameworks, range=[SUBJECT_COLORS[f] for f in frameworks]))
+    y = alt.Y("framework:N", title=None, sort=frameworks, axis=alt.Axis(labels=False, ticks=False))
+    x = alt.X("median_rps:Q", title="requests per second (median of repeats)")
+    tips = ["label", "test", "level", alt.Tooltip("median_rps:Q", format=",.0f"), alt.Tooltip("cv_pct:Q", format=".1f"),
+            "repeats", alt.Tooltip("server_cpu_pct:Q", format=".0f"), alt.Tooltip("load_cpu_pct:Q", format=".0f")]
+    bars = alt.Chart().mark_bar().encode(x=x, y=y, color=color, tooltip=tips)
+    spread = alt.Chart().mark_rule(color="#222").encode(x="min_rps:Q", x2="max_rps:Q", y=y)
+    text = alt.Chart().mark_text(align="left", dx=4, fontSize=10).encode(
+        x="max_rps:Q", y=y, text=alt.Text("median_rps:Q", format=",.0f"))
+    return alt.layer(bars, spread, text, data=d).properties(width=WIDTH - 120, height=90).facet(
+        row=alt.Row("test:N", title=None, sort=list(dict.fromkeys(d["test"])), header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).resolve_scale(x="independent").properties(title=_title(
+        "Requests per second by test (whiskers: min–max of the repeats)",
+        [subtitle, f"PRD targets (reference only, {hardware}): " + ", ".join(f"{k} {v:,.0f}" for k, v in prd.items())]))
+
+
+def share_of(rel: pd.DataFrame, reference_label: str, min_pct: float | None, subtitle: str) -> alt.LayerChart:
+    """Each framework's req/s as a percentage of a reference framework's, per test, in the same run."""
+    d = rel.dropna(subset=["share_pct"])
+    frameworks = [f for f in SUBJECT_COLORS if f in set(d["framework"])]
+    bars = alt.Chart(d).mark_bar().encode(
+        x=alt.X("test:N", title=None, sort=list(dict.fromkeys(d["test"]))), xOffset=alt.XOffset("framework:N", sort=frameworks),
+        y=alt.Y("share_pct:Q", title=f"% of {reference_label} (clipped at 200 %)", scale=alt.Scale(domain=[0, 200], clamp=True)),
+        color=alt.Color("framework:N", scale=alt.Scale(domain=frameworks, range=[SUBJECT_COLORS[f] for f in frameworks])),
+        tooltip=["label", "test", "level", alt.Tooltip("share_pct:Q", format=".1f"), alt.Tooltip("median_rps:Q", format=",.0f")])
+    layers = [bars, alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(color="#555").encode(y="y:Q")]
+    if min_pct is not None:
+        layers.append(alt.Chart(pd.DataFrame({"y": [min_pct]})).mark_rule(color=LIMIT_COLOR, strokeDash=[5, 3]).encode(y="y:Q"))
+    return alt.layer(*layers).properties(width=WIDTH, title=_title(
+        f"Throughput as a share of {reference_label}, same run" + (f" (red: the {min_pct:g}% budget)" if min_pct else ""), subtitle))
+
+
+def latency(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
+    d = summary.melt(id_vars=["framework", "label", "test", "level"], value_vars=["p50_ms", "p99_ms"], var_name="percentile", value_name="ms")
+    frameworks = [f for f in SUBJECT_COLORS if f in set(d["framework"])]
+    d = d[d["ms"] > 0]  # wrk reports 0 for some percentiles of pipelined runs; a log scale cannot show 0
+    return alt.Chart(d.dropna()).mark_point(filled=True, size=60).encode(
+        x=alt.X("ms:Q", title="latency, ms (log scale; wrk is closed-loop, so tails are understated)", scale=alt.Scale(type="log")),
+        y=alt.Y("test:N", title=None, sort=list(dict.fromkeys(d["test"]))), shape=alt.Shape("percentile:N"),
+        color=alt.Color("framework:N", scale=alt.Scale(domain=frameworks, range=[SUBJECT_COLORS[f] for f in frameworks])),
+        yOffset=alt.YOffset("framework:N", sort=frameworks),
+        tooltip=["label", "test", "level", "percentile", alt.Tooltip("ms:Q", format=".2f")],
+    ).properties(width=WIDTH, height=320, title=_title("Latency p50 and p99 per test", subtitle))
+
+
+def cpu_split(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """Server and wrk CPU (% of one core each): which side was the bottleneck."""
+    d = summary.melt(id_vars=["framework", "label", "test", "level"], value_vars=["server_cpu_pct", "load_cpu_pct"],
+                     var_name="side", value_name="pct")
+    d["side"] = d["side"].map({"server_cpu_pct": "server (its core)", "load_cpu_pct": "wrk (its core)"})
+    return alt.Chart(d.dropna()).mark_bar().encode(
+        x=alt.X("pct:Q", title="% of one core", scale=alt.Scale(domain=[0, 110])),
+        y=alt.Y("framework:N", title=None), yOffset="side:N", color=alt.Color("side:N", scale=alt.Scale(range=["#2f6fdf", "#bbbbbb"])),
+        tooltip=["label", "test", "side", alt.Tooltip("pct:Q", format=".0f")],
+    ).properties(width=300, height=110).facet(facet=alt.Facet("test:N", title=None), columns=2).properties(
+        title=_title("CPU per side: near 100 % marks the bottleneck (PostgreSQL shares the cores too)", subtitle))

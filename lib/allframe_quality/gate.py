@@ -11,10 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-from . import atomic, budgets as budgets_mod, cqrs, memory, metadata, records, size
+from . import atomic, budgets as budgets_mod, cqrs, memory, metadata, records, size, throughput
 
 # suite -> function(records, budgets) -> findings; later suites add themselves here.
-EVALUATORS = {size.SUITE: size.evaluate, cqrs.SUITE: cqrs.evaluate, memory.SUITE: memory.evaluate}
+EVALUATORS = {size.SUITE: size.evaluate, throughput.SUITE: throughput.evaluate, cqrs.SUITE: cqrs.evaluate,
+              memory.SUITE: memory.evaluate}
 
 
 def _fmt(v) -> str:

@@ -21,7 +21,8 @@ from nbconvert import HTMLExporter
 from . import atomic, gate, metadata, paths, records
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
-NOTEBOOKS = {"size": "Binary size", "cqrs": "CQRS micro-benchmarks", "memory": "Event-store memory"}
+NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)", "cqrs": "CQRS micro-benchmarks",
+             "memory": "Event-store memory"}
 TEMPLATES = Path(__file__).parent / "templates"
 
 

@@ -181,7 +181,7 @@ def measure(
         "pinning": {"server_core": server_core, "load_core": load_core},
         "parameters": {"frameworks": fws, "tests": tsts, "duration_s": duration_s, "concurrency": levels,
                        "repeats": repeats, "warmup_s": warmup_s, "pipeline": pipeline, "query_levels": query_levels},
-        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0].strip(),
         "seconds": round(time.monotonic() - started, 1),
     })
     if printer:
