@@ -214,10 +214,11 @@ def rps_by_test(summary: pd.DataFrame, prd: dict, hardware: str, subtitle: str) 
     x = alt.X("median_rps:Q", title="requests per second (median of repeats)")
     tips = ["label", "test", "level", alt.Tooltip("median_rps:Q", format=",.0f"), alt.Tooltip("cv_pct:Q", format=".1f"),
             "repeats", alt.Tooltip("server_cpu_pct:Q", format=".0f"), alt.Tooltip("load_cpu_pct:Q", format=".0f")]
-    bars = alt.Chart().mark_bar().encode(x=x, y=y, color=color, tooltip=tips)
-    spread = alt.Chart().mark_rule(color="#222").encode(x="min_rps:Q", x2="max_rps:Q", y=y)
+    yo = alt.YOffset("level:N")  # several concurrency levels sit side by side within a framework's band
+    bars = alt.Chart().mark_bar().encode(x=x, y=y, yOffset=yo, color=color, tooltip=tips)
+    spread = alt.Chart().mark_rule(color="#222").encode(x="min_rps:Q", x2="max_rps:Q", y=y, yOffset=yo)
     text = alt.Chart().mark_text(align="left", dx=4, fontSize=10).encode(
-        x="max_rps:Q", y=y, text=alt.Text("median_rps:Q", format=",.0f"))
+        x="max_rps:Q", y=y, yOffset=yo, text=alt.Text("median_rps:Q", format=",.0f"))
     return alt.layer(bars, spread, text, data=d).properties(width=WIDTH - 120, height=90).facet(
         row=alt.Row("test:N", title=None, sort=list(dict.fromkeys(d["test"])), header=alt.Header(labelAngle=0, labelAlign="left")),
     ).resolve_scale(x="independent").properties(title=_title(
@@ -265,3 +266,15 @@ def cpu_split(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
         tooltip=["label", "test", "side", alt.Tooltip("pct:Q", format=".0f")],
     ).properties(width=300, height=110).facet(facet=alt.Facet("test:N", title=None), columns=2).properties(
         title=_title("CPU per side: near 100 % marks the bottleneck (PostgreSQL shares the cores too)", subtitle))
+
+
+def rps_vs_concurrency(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """Median req/s against the number of connections, per test (only meaningful with several levels)."""
+    d = summary.assign(connections=summary["level"].str.extract(r"^c(\d+)")[0].astype(int))
+    frameworks = [f for f in SUBJECT_COLORS if f in set(d["framework"])]
+    return alt.Chart(d).mark_line(point=True).encode(
+        x=alt.X("connections:Q", scale=alt.Scale(type="log", base=2)), y=alt.Y("median_rps:Q", title="req/s (median)"),
+        color=alt.Color("framework:N", scale=alt.Scale(domain=frameworks, range=[SUBJECT_COLORS[f] for f in frameworks])),
+        tooltip=["label", "test", "level", alt.Tooltip("median_rps:Q", format=",.0f")],
+    ).properties(width=300, height=180).facet(facet=alt.Facet("test:N", title=None), columns=2).resolve_scale(y="independent").properties(
+        title=_title("Requests per second against concurrency", subtitle))

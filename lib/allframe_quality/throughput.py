@@ -299,3 +299,9 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
                          "status": "❌ failed", "measured": None, "target": None, "limit": None, "unit": "",
                          "note": headline(row["detail"])})
     return findings
+
+
+def server_memory(df: pd.DataFrame) -> pd.DataFrame:
+    """Each server's peak RSS (the kernel's VmHWM) after all its loads."""
+    m = df[(df["metric"] == "server_peak_rss_bytes") & (df["status"] == "ok")]
+    return pd.DataFrame({"server": m["subject"].map(LABELS), "peak RSS MiB": m["value"] / 2**20}).reset_index(drop=True)
