@@ -102,6 +102,15 @@ def pick(choices: dict, names, what: str) -> list:
     return [choices[n] for n in names]
 
 
+def pick_names(given, valid, what: str) -> list[str]:
+    """A selection of names (None = all of `valid`); unknown or empty is an error listing the valid ones."""
+    given = list(valid if given is None else given)
+    bad = [g for g in given if g not in valid]
+    if bad or not given:
+        raise BudgetError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
+    return given
+
+
 def _keys(table: dict, required: set[str], optional: set[str], where: str) -> None:
     if not isinstance(table, dict):
         raise BudgetError(f"{where} must be a table, got {type(table).__name__}")

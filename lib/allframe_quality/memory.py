@@ -23,7 +23,7 @@ import pandas as pd
 import psutil
 
 from . import allframe_source, cargo, records
-from .budgets import Budgets, BudgetError
+from .budgets import Budgets, BudgetError, pick_names
 from . import budgets as budgets_mod
 from .procs import kill_group, say
 from .size import headline
@@ -161,10 +161,8 @@ def measure(
 ) -> tuple[str, pd.DataFrame]:
     b = budgets or budgets_mod.load()
     counts = parse_counts(events)
-    for what, given, valid in (("payload", payloads, PAYLOADS), ("backend", backends, BACKENDS)):
-        bad = [x for x in given if x not in valid]
-        if bad or not given:
-            raise BudgetError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
+    payloads = pick_names(payloads, PAYLOADS, "payload")
+    backends = pick_names(backends, BACKENDS, "backend")
     if rate_hz <= 0:
         raise BudgetError("rate_hz must be positive")
     source = allframe_source.resolve(budgets=b)

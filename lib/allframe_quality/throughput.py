@@ -24,9 +24,9 @@ import psutil
 
 from . import allframe_source, cargo, records, tfb_verify, wrk
 from . import budgets as budgets_mod
-from .budgets import Budgets, BudgetError
+from .budgets import Budgets, BudgetError, pick_names
 from .memory import vm_hwm
-from .postgres import Postgres, free_port
+from .postgres import FORTUNES, Postgres, free_port
 from .procs import kill_group, say
 from .size import headline
 
@@ -35,14 +35,6 @@ PACKAGE = "tfb"
 FRAMEWORKS = {"allframe": "tfb-allframe", "axum": "tfb-axum", "actix": "tfb-actix", "hyper": "tfb-hyper"}
 LABELS = {"allframe": "AllFrame router on hyper", "axum": "Axum", "actix": "Actix-web", "hyper": "Hyper (ceiling)"}
 TESTS = tfb_verify.TESTS
-
-
-def _pick(given, valid, what) -> list[str]:
-    given = list(valid if given is None else given)
-    bad = [g for g in given if g not in valid]
-    if bad or not given:
-        raise BudgetError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
-    return given
 
 
 def cores() -> tuple[int, int]:
@@ -115,8 +107,8 @@ def measure(
     printer: Callable[[str], None] | None = say,
 ) -> tuple[str, pd.DataFrame]:
     b = budgets or budgets_mod.load()
-    fws = _pick(frameworks, FRAMEWORKS, "framework")
-    tsts = _pick(tests, TESTS, "test")
+    fws = pick_names(frameworks, list(FRAMEWORKS), "framework")
+    tsts = pick_names(tests, TESTS, "test")
     levels = [int(c) for c in concurrency]
     if not levels or any(c < 1 for c in levels) or repeats < 1 or duration_s < 1:
         raise BudgetError("concurrency levels, repeats and duration_s must be positive (duration at least 1 s)")
@@ -155,7 +147,7 @@ def measure(
             verified: dict[str, list[str]] = {t: [] for t in tsts}
             for fw, s in servers.items():
                 for t in tsts:
-                    problems = tfb_verify.verify(s.port, t, fortunes=list(tfb_verify_fortunes()), worlds=pg.worlds)
+                    problems = tfb_verify.verify(s.port, t, fortunes=FORTUNES, worlds=pg.worlds)
                     if not problems:
                         problems = tfb_verify.check_statement_counts(s.port, t, pg.reset_statements, pg.statement_calls)
                     if problems:
@@ -187,11 +179,6 @@ def measure(
     if printer:
         printer(f"throughput suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
     return run_id, df
-
-
-def tfb_verify_fortunes():
-    from .postgres import FORTUNES
-    return FORTUNES
 
 
 def _paths(test: str, query_levels: bool) -> list[tuple[str, str]]:
