@@ -1,11 +1,9 @@
 """CQRS suite: criterion files and callgrind output recorded from real runs, then small real runs."""
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from allframe_quality import budgets, callgrind, cqrs, criterion, gate, records
+from allframe_quality import budgets, callgrind, cqrs, criterion, gate
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -1,5 +1,4 @@
 """Child processes never outlive the harness: grandchildren included, on timeout and on Ctrl-C."""
-import os
 import time
 
 import psutil

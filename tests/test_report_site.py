@@ -7,7 +7,7 @@ import tempfile
 import nbformat
 import pytest
 
-from allframe_quality import publish, records
+from allframe_quality import publish
 
 pytestmark = pytest.mark.slow
 

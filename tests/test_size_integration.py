@@ -103,3 +103,9 @@ def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tm
     assert meta["suites"]["size"]["allframe"]["kind"] == "checkout"
     assert meta["suites"]["size"]["failed"] == 1
     assert gate.main(["--run", run_id]) == 1
+
+
+def test_feature_cost_totals(measured):
+    _, df = measured
+    totals = size.feature_cost_totals(size.feature_cost(df, budgets.load()))
+    assert list(totals.index) == ["cqrs"] and totals.loc["cqrs", "added_KiB"] > 0

@@ -1,6 +1,5 @@
 """Throughput suite: TechEmpower's verification against deliberately wrong responses, wrk output
 recorded from real runs, and a short real run against a real server and a real PostgreSQL."""
-import html
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

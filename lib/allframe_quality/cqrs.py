@@ -6,7 +6,6 @@ operation counts (set-up cancels). Comparison against a baseline run uses the pe
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -14,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import allframe_source, callgrind, cargo, criterion, records, regression

@@ -7,13 +7,12 @@ that does not run) are recorded as rows with the compiler's last lines, and the 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -155,14 +154,6 @@ def measure(
 
 # ---------------------------------------------------------------- analysis
 
-def sizes(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
-    """One row per binary: as-built and stripped bytes per profile, in MiB too."""
-    whole = df[df["metric"].isin(["file_bytes", "stripped_bytes"]) & (df["item"] == "")]
-    t = whole.pivot_table(index=["subject", "config"], columns=["variant", "metric"], values="value", aggfunc="first")
-    t.columns = [f"{p}:{m}" for p, m in t.columns]
-    return t.reset_index()
-
-
 def status_table(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
     """The PRD's size table with a status per configuration (gated profile and metric)."""
     mib = b.size.unit_bytes
@@ -233,6 +224,13 @@ def feature_cost(df: pd.DataFrame, b: Budgets, baseline: str = "minimal") -> pd.
 
 
 LEVELS = {"✅": "pass", "⚠️": "warn", "❔": "warn", "❌": "fail", "ℹ️": "info"}
+
+
+def feature_cost_totals(cost: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration: .text KiB added over Minimal, and the crates it brings that Minimal lacks."""
+    added = cost.groupby("config")["delta_bytes"].sum() / 1024
+    new = cost[cost["new_crate"]].groupby("config")["crate"].agg(lambda s: ", ".join(sorted(s)))
+    return pd.DataFrame({"added_KiB": added, "new_crates": new}).sort_values("added_KiB")
 
 
 def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:

@@ -11,7 +11,6 @@ import os
 import resource
 import shutil
 import socket
-import statistics
 import subprocess
 import tempfile
 import time
