@@ -171,3 +171,29 @@ pub fn threads() -> usize {
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(threads()).enable_all().build().unwrap()
 }
+
+/// The accept loop the Hyper, AllFrame and Axum servers share: hyper's HTTP/1 builder with
+/// pipeline flushing (as TechEmpower's hyper-based entries), one task per connection.
+pub async fn serve_http1<S, B>(addr: &str, name: &str, make_service: impl Fn() -> S)
+where
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    eprintln!("{name} listening on {addr}");
+    loop {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let _ = stream.set_nodelay(true);
+        let svc = make_service();
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .pipeline_flush(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

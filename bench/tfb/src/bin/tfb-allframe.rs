@@ -8,8 +8,7 @@ use std::sync::Arc;
 use allframe_core::router::Router;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{header, server::conn::http1, service::service_fn, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{header, service::service_fn, Request, Response, StatusCode};
 use tfb::{json_body, queries_param, query_value, Db, HELLO};
 
 #[derive(serde::Deserialize)]
@@ -72,16 +71,10 @@ fn main() {
     tfb::runtime().block_on(async move {
         let db = Db::connect(&s.database_url, s.pool).await.expect("database");
         let r = Arc::new(router(db));
-        let listener = tokio::net::TcpListener::bind(&s.addr).await.expect("bind");
-        eprintln!("tfb-allframe listening on {}", s.addr);
-        loop {
-            let (stream, _) = listener.accept().await.expect("accept");
-            let _ = stream.set_nodelay(true);
+        tfb::serve_http1(&s.addr, "tfb-allframe", move || {
             let r = r.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| handle(r.clone(), req));
-                let _ = http1::Builder::new().pipeline_flush(true).serve_connection(TokioIo::new(stream), svc).await;
-            });
-        }
+            service_fn(move |req| handle(r.clone(), req))
+        })
+        .await;
     });
 }

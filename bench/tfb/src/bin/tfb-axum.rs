@@ -1,7 +1,7 @@
 //! Axum, written the idiomatic way: a Router with State. Like Axum's TechEmpower entry, the Router
 //! is served by hyper's HTTP/1 connection builder with pipeline flushing (what `axum::serve` does not
 //! expose: with it, pipelined plaintext ran at 23k req/s with the server core 89 % idle), the same
-//! accept loop the Hyper and AllFrame servers use.
+//! accept loop (`tfb::serve_http1`) the Hyper and AllFrame servers use.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -36,18 +36,6 @@ fn main() {
                 r.into_response()
             }))
             .with_state(db);
-        let listener = tokio::net::TcpListener::bind(&s.addr).await.expect("bind");
-        eprintln!("tfb-axum listening on {}", s.addr);
-        loop {
-            let (stream, _) = listener.accept().await.expect("accept");
-            let _ = stream.set_nodelay(true);
-            let svc = hyper_util::service::TowerToHyperService::new(app.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .pipeline_flush(true)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
+        tfb::serve_http1(&s.addr, "tfb-axum", move || hyper_util::service::TowerToHyperService::new(app.clone())).await;
     });
 }
