@@ -81,6 +81,12 @@ class ThroughputBudgets:
 
 
 @dataclass(frozen=True)
+class HistoryPolicy:
+    keep_samples_runs: int   # per machine, the newest runs keep their samples
+    max_runs: int            # per machine, older runs are dropped
+
+
+@dataclass(frozen=True)
 class Budgets:
     path: Path
     allframe_crate: str
@@ -90,6 +96,8 @@ class Budgets:
     memory: MemoryBudget
     throughput: ThroughputBudgets
     regression_threshold_pct: float
+    min_history_runs: int             # earlier comparable runs needed before a noise band is learned
+    history: HistoryPolicy
     raw: dict = field(repr=False, default_factory=dict)
 
 
@@ -150,7 +158,7 @@ def load(path: Path | str | None = None) -> Budgets:
     except tomllib.TOMLDecodeError as e:
         raise BudgetError(f"{path}: not valid TOML: {e}") from None
     w = str(path)
-    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression"}, w)
+    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression", "history"}, w)
     if raw["schema"] != 1:
         raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
     af = raw["allframe"]
@@ -228,11 +236,19 @@ def load(path: Path | str | None = None) -> Budgets:
         {k: _number(v, f"{w} [throughput.prd_rps].{k}") for k, v in t["prd_rps"].items()})
 
     reg = raw.get("regression", {})
-    _keys(reg, set(), {"threshold_pct"}, f"{w} [regression]")
+    _keys(reg, set(), {"threshold_pct", "min_history_runs"}, f"{w} [regression]")
+    h = raw.get("history", {})
+    _keys(h, set(), {"keep_samples_runs", "max_runs"}, f"{w} [history]")
+    policy = HistoryPolicy(int(_number(h.get("keep_samples_runs", 20), f"{w} [history].keep_samples_runs")),
+                           int(_number(h.get("max_runs", 400), f"{w} [history].max_runs")))
+    if not 1 <= policy.keep_samples_runs <= policy.max_runs:
+        raise BudgetError(f"{w} [history]: need 1 <= keep_samples_runs <= max_runs, got {policy}")
     return Budgets(
         path=path, allframe_crate=af["crate"], allframe_version=af["version"],
         size=SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs, peers, dict(excluded)),
         cqrs=cqrs, memory=memory, throughput=throughput,
         regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
+        min_history_runs=int(_number(reg.get("min_history_runs", 6), f"{w} [regression].min_history_runs")),
+        history=policy,
         raw=raw,
     )

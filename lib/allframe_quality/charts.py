@@ -111,7 +111,8 @@ def peers(d: pd.DataFrame, subtitle: str) -> alt.LayerChart:
     return (bars + text + ref).properties(width=WIDTH, title=_title("AllFrame next to its peers (dashed tick: the PRD's unverified claim)", subtitle))
 
 
-VERDICT_COLORS = {"regressed": "#d64545", "improved": "#3aa876", "within noise": "#e0a526", "no change": "#8c8c8c"}
+VERDICT_COLORS = {"regressed": "#d64545", "improved": "#3aa876", "below threshold": "#7a5cc7", "unconfirmed": "#c94c6d",
+                  "within noise": "#e0a526", "no change": "#8c8c8c"}
 
 
 def _row_height(n: int) -> int:
@@ -149,17 +150,45 @@ def instructions_per_op(summary: pd.DataFrame, subtitle: str) -> alt.LayerChart:
 
 
 def changes(ch: pd.DataFrame, threshold_pct: float, subtitle: str) -> alt.LayerChart:
-    """Change against the baseline per operation and metric: point, CI whiskers, verdict colour, ±threshold rules."""
-    y = alt.Y("label:N", title=None)
-    d = ch.assign(label=ch["operation"] + " · " + ch["metric"])
+    """Change against the baseline per metric: point, CI whiskers, verdict colour, ±threshold rules.
+    + means bigger: slower or larger for times, counts and bytes; faster for req/s and shares."""
+    d = ch[ch["change_pct"].notna()].copy()
+    d["label"] = [" / ".join(str(x) for x in (r["subject"], r["config"], r["variant"], r["item"]) if x) + " · " + r["metric"]
+                  for r in d.to_dict("records")]
+    y = alt.Y("label:N", title=None, sort=None)
     pts = alt.Chart(d).mark_point(filled=True, size=80).encode(
-        x=alt.X("change_pct:Q", title="change vs baseline, % (+ = slower / more instructions)"), y=y,
+        x=alt.X("change_pct:Q", title="change vs baseline, % (+ = bigger)"), y=y,
         color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values()))),
-        tooltip=["operation", "metric", alt.Tooltip("change_pct:Q", format="+.2f"), alt.Tooltip("lo_pct:Q", format="+.2f"),
-                 alt.Tooltip("hi_pct:Q", format="+.2f"), "verdict"])
+        tooltip=["label", alt.Tooltip("baseline:Q", format=",.4~g"), alt.Tooltip("current:Q", format=",.4~g"),
+                 alt.Tooltip("change_pct:Q", format="+.2f"), alt.Tooltip("lo_pct:Q", format="+.2f"),
+                 alt.Tooltip("hi_pct:Q", format="+.2f"), "evidence", "verdict"])
     bars = alt.Chart(d).mark_rule().encode(x="lo_pct:Q", x2="hi_pct:Q", y=y, color=alt.Color("verdict:N", legend=None))
     rules = alt.Chart(pd.DataFrame({"x": [-threshold_pct, 0, threshold_pct]})).mark_rule(strokeDash=[4, 3], color="#999").encode(x="x:Q")
-    return (rules + bars + pts).properties(width=WIDTH, title=_title(f"Change against the baseline (dashed: 0 and ±{threshold_pct:g}% gate threshold)", subtitle))
+    return (rules + bars + pts).properties(width=WIDTH, height=_row_height(len(d)),
+                                           title=_title(f"Change against the baseline (dashed: 0 and ±{threshold_pct:g}% gate threshold)", subtitle))
+
+
+def trend(points: pd.DataFrame, title: str, y_title: str, subtitle: str = "", log: bool = False,
+          column: str | None = None) -> alt.Chart:
+    """One metric over runs: a line per series (within one machine), a panel per machine so runs from
+    different machines never share a line; `column` splits panels further (e.g. per test).
+    `points`: started, run_id, series, value, machine."""
+    d = points.assign(started=points["started"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if column:  # panels per `column` value (and machine, when there are several), wrapped three a row
+        d["panel"] = d[column].astype(str) + (" · " + d["machine"] if d["machine"].nunique() > 1 else "")
+    base = alt.Chart(d).encode(
+        x=alt.X("started:T", title="run (UTC)", axis=alt.Axis(format="%b %d %H:%M", labelAngle=-30, labelOverlap=True)),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(type="log" if log else "linear", zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(columns=3, labelLimit=260)))
+    lines = base.mark_line(point=True).encode(
+        detail="machine:N",
+        tooltip=["series", "run_id", "allframe", "commit", alt.Tooltip("value:Q", format=",.4~g"), "machine"])
+    if column:
+        return lines.properties(width=260, height=170).facet(
+            facet=alt.Facet("panel:N", title=None), columns=3).resolve_scale(y="independent").properties(title=_title(title, subtitle))
+    return lines.properties(width=WIDTH, height=240).facet(
+        row=alt.Row("machine:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=600))
+    ).properties(title=_title(title, subtitle))
 
 
 def rss_timeline(tl: pd.DataFrame, subtitle: str) -> alt.Chart:

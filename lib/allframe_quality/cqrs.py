@@ -2,7 +2,7 @@
 
 Each operation runs in its own criterion process (a panic fails that operation only), pinned to
 one core. Results come from criterion's files; instructions per operation from callgrind at two
-operation counts (set-up cancels). Comparison against a baseline run uses the per-sample times.
+operation counts (set-up cancels). Comparison against a baseline run (regression.detect) uses the per-sample times.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import allframe_source, callgrind, cargo, criterion, records, regression
+from . import allframe_source, callgrind, cargo, criterion, records
 from .budgets import Budgets, BudgetError, pick
 from . import budgets as budgets_mod
 from .procs import run, say
@@ -41,7 +41,6 @@ def measure(
     measurement_s: float = 3.0,
     sample_size: int = 20,
     instructions: bool = True,
-    baseline_name: str | None = None,
     run_id: str | None = None,
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
@@ -115,7 +114,7 @@ def measure(
                                    status="not_measured", detail=why))
     df = records.frame(rows, run_id)
     records.save_suite(run_id, SUITE, df, {
-        "allframe": source.describe(), "baseline_name": baseline_name, "pinning": pinning,
+        "allframe": source.describe(), "pinning": pinning,
         "parameters": {"operations": [o.name for o in ops], "warm_up_s": warm_up_s, "measurement_s": measurement_s,
                        "sample_size": sample_size, "instructions": instructions},
         "seconds": round(time.monotonic() - started, 1),
@@ -123,55 +122,6 @@ def measure(
     if printer:
         printer(f"cqrs suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
     return run_id, df
-
-
-# ---------------------------------------------------------------- baselines and comparison
-
-def find_baseline(run_id: str, name: str | None = None) -> str | None:
-    """The run to compare with: the latest earlier run saved under `name`, or else the latest earlier
-    CQRS run from the same machine. None when there is none (a named baseline that does not exist
-    is an error)."""
-    me = records.load_meta(run_id)["machine"].get("fingerprint")
-    for rid in reversed(records.list_runs(SUITE)):
-        if rid >= run_id:
-            continue
-        meta = records.load_meta(rid)
-        if name is not None:
-            if meta["suites"][SUITE].get("baseline_name") == name:
-                return rid
-        elif meta["machine"].get("fingerprint") == me:
-            return rid
-    if name is not None:
-        raise FileNotFoundError(f"no earlier CQRS run saved as baseline {name!r} under {records.paths.runs_dir()}")
-    return None
-
-
-def compare(current: pd.DataFrame, baseline: pd.DataFrame, b: Budgets) -> pd.DataFrame:
-    """Per operation: time change (bootstrap over samples) and instruction change (exact), with verdicts."""
-    out = []
-    for op in sorted(set(current["config"]) & set(baseline["config"])):
-        cur, base = current[current["config"] == op], baseline[baseline["config"] == op]
-        cs = cur[(cur["metric"] == "ns_per_op_sample") & (cur["status"] == "ok")]["value"].to_numpy()
-        bs = base[(base["metric"] == "ns_per_op_sample") & (base["status"] == "ok")]["value"].to_numpy()
-        if len(cs) >= 2 and len(bs) >= 2:
-            c = regression.compare_samples(bs, cs, noise_pct=b.cqrs.noise_pct)
-            out.append(dict(operation=op, metric="time", **c.__dict__,
-                            gate_fail=regression.gate_fails(c, b.regression_threshold_pct)))
-        ci = cur[(cur["metric"] == "instructions_per_op") & (cur["status"] == "ok")]["value"]
-        bi = base[(base["metric"] == "instructions_per_op") & (base["status"] == "ok")]["value"]
-        if len(ci) and len(bi):
-            c = regression.compare_exact(float(bi.iloc[0]), float(ci.iloc[0]))
-            out.append(dict(operation=op, metric="instructions", **c.__dict__,
-                            gate_fail=regression.gate_fails(c, b.regression_threshold_pct)))
-    return pd.DataFrame(out, columns=["operation", "metric", "baseline", "current", "change_pct", "lo_pct",
-                                      "hi_pct", "verdict", "gate_fail"])
-
-
-def compare_with_baseline(run_id: str, b: Budgets, name: str | None = None) -> tuple[str | None, pd.DataFrame]:
-    base = find_baseline(run_id, name)
-    if base is None:
-        return None, compare(records.empty(), records.empty(), b)
-    return base, compare(records.load_records(run_id, SUITE), records.load_records(base, SUITE), b)
 
 
 # ---------------------------------------------------------------- report and gate
@@ -217,20 +167,11 @@ LEVELS = {"✅": "pass", "⚠️": "warn", "❔": "info", "❌": "fail", "ℹ️
 
 
 def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
-    """Gate findings: PRD targets are reference (warn), failures and significant regressions fail."""
+    """Gate findings: PRD targets are reference (warn), failures fail (regressions: regression.detect)."""
     findings = []
     for r in summary(df, b).to_dict("records"):
         level = next(v for k, v in LEVELS.items() if r["status"].startswith(k))
         findings.append({"suite": SUITE, "what": r["operation"], "level": level, "status": r["status"],
                          "measured": r.get("ops/s"), "target": r.get("target ops/s"), "limit": None,
                          "unit": "ops/s", "note": r.get("note", "")})
-    run_id = str(df["run_id"].iloc[0])
-    base, changes = compare_with_baseline(run_id, b)
-    for r in changes.to_dict("records"):
-        if r["gate_fail"]:
-            findings.append({"suite": SUITE, "what": f"{r['operation']} {r['metric']} vs run {base}", "level": "fail",
-                             "status": f"❌ regressed {r['change_pct']:+.1f}%", "measured": r["current"],
-                             "target": None, "limit": None, "unit": "ns" if r["metric"] == "time" else "instr",
-                             "note": f"{r['change_pct']:+.1f}% [{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}] over the "
-                                     f"{b.regression_threshold_pct:g}% threshold"})
     return findings

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import shutil
 import sys
 import time
 from functools import lru_cache
@@ -18,11 +19,12 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
-from . import atomic, gate, metadata, paths, records
+from . import atomic, gate, history, metadata, paths, records, regression
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
 NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)", "cqrs": "CQRS micro-benchmarks",
-             "memory": "Event-store memory"}
+             "memory": "Event-store memory", "trends": "Trends and regressions"}
+SUITE_NOTEBOOKS = ("size", "throughput", "cqrs", "memory")   # the ones that measure; trends reads the history
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -89,16 +91,38 @@ def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
+def _latest_changes() -> tuple[str, list[str]]:
+    """The newest run in the history and its regression list (empty when there is no history)."""
+    hist = history.load()
+    if hist.empty:
+        return "", []
+    run = str(hist["run_id"].max())
+    _, changes = regression.against_baseline(run, hist=hist)
+    return run, regression.regression_list(changes)
+
+
+def publish_history(site: Path) -> Path | None:
+    """The history file, copied beside the pages for download (it is small by its size policy)."""
+    src = history.path()
+    if not src.exists():
+        return None
+    return atomic.write_with(site / src.name, lambda tmp: shutil.copyfile(src, tmp))
+
+
 def index_html(failed_notebooks: set[str] = frozenset()) -> str:
-    """The site's front page: for each suite, its page and its budget checks from the latest run that
-    measured it (a partial re-run never hides the other suites, and every row names its run)."""
+    """The site's front page: the last run and machine, the latest changes, then for each suite its page and
+    its budget checks from the latest run that measured it (a partial re-run never hides the other suites,
+    and every row names its run). All text from data is escaped."""
     sections, verdicts = "", []
     try:
         latest = gate.latest_per_suite()
     except (FileNotFoundError, ValueError) as e:
         latest, verdicts = [], [f"gate could not run: {e}"]
     by_suite = {suite: (run_id, findings) for suite, run_id, findings in latest}
-    for name, title in NOTEBOOKS.items():
+    total = sum(len(f) for _, f in by_suite.values())
+    failed_total = sum(x["level"] == "fail" for _, f in by_suite.values() for x in f)
+    for name in SUITE_NOTEBOOKS:
+        title = NOTEBOOKS[name]
         page = paths.site_dir() / f"{name}.html"
         if name not in by_suite and not page.exists():
             continue
@@ -117,6 +141,33 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
         sections += (f"<h2>{link} <small class='muted'>{_esc(badge)}</small></h2>\n<p class='muted'>{_esc(cond)}</p>\n"
                      + (f"<table><thead><tr><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th>"
                         f"<th>note</th></tr></thead><tbody>\n{rows}</tbody></table>\n" if rows else ""))
+    last = ""
+    runs = records.list_runs()
+    if runs:
+        meta = records.load_meta(runs[-1])
+        m, proj = meta.get("machine", {}), meta.get("project", {})
+        af = next((v.get("allframe", {}).get("label") for v in meta["suites"].values() if v.get("allframe")), "")
+        last = (f"<p><b>Last run</b> {_esc(runs[-1])}, started {_esc(meta.get('started_utc'))} on "
+                f"{_esc(m.get('cpu_model'))} ({_esc(m.get('cores'))} cores, {_esc(round((m.get('memory_bytes') or 0) / 2**30))} GiB, "
+                f"kernel {_esc(m.get('kernel'))}; machine {_esc(m.get('fingerprint'))}) — suites {_esc(', '.join(meta['suites']))}; "
+                f"{_esc(af)}; project commit {_esc((proj.get('commit') or '?')[:12])}{' (dirty)' if proj.get('dirty') else ''}.</p>")
+    try:
+        changed_run, listed = _latest_changes()
+    except (history.HistoryError, regression.BaselineError) as e:
+        changed_run, listed = "", [f"could not compare: {e}"]
+    trends_link = "<a href='trends.html'>Trends and regressions</a>" if (paths.site_dir() / "trends.html").exists() else "Trends (not rendered yet)"
+    changes = (f"<h2>{trends_link}</h2>\n<p class='muted'>Run {_esc(changed_run)} against each suite's previous comparable run.</p>\n<ul>"
+               + ("".join(f"<li>{_esc(x)}</li>" for x in listed) or "<li>no regressions or improvements</li>") + "</ul>\n"
+               if changed_run or listed else "")
+    hist_file = paths.site_dir() / history.path().name
+    download = ""
+    if hist_file.exists():
+        h = history.load(hist_file)
+        download = (f"<p class='muted'>History: <a href='{_esc(hist_file.name)}' download>{_esc(hist_file.name)}</a> "
+                    f"({h['run_id'].nunique()} runs on {h['fingerprint'].nunique()} machine(s), {len(h):,} rows, "
+                    f"{hist_file.stat().st_size / 1024:,.1f} KiB; Parquet, columns as in lib/allframe_quality/history.py).</p>")
+    overall = (f"{'❌' if failed_total else '✅'} {total} budget checks across the suites, {failed_total} failed"
+               if total else "no runs yet: make report")
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>AllFrame quality lab</title>
@@ -127,11 +178,17 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
  th, td {{ border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: left; vertical-align: top; }}
  tr.fail td {{ background: #fdecec; }} tr.warn td {{ background: #fff6e0; }}
  .muted {{ color: #666; font-size: 13px; }}
+ nav a {{ margin-right: 1em; }}
 </style></head><body>
 <h1>AllFrame quality lab</h1>
+<nav>{" ".join(f"<a href='{_esc(n)}.html'>{_esc(t)}</a>" for n, t in NOTEBOOKS.items() if (paths.site_dir() / f"{n}.html").exists())}</nav>
+<p><b>{_esc(overall)}</b></p>
+{last}
 <p class="muted">published {now}. {_esc(' '.join(verdicts))} Targets and limits come from quality.toml (the PRD's
 tables as data); every figure comes from the run named under its suite, on the machine named there.</p>
+{changes}
 {sections}
+{download}
 </body></html>
 """
 
@@ -143,7 +200,9 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
     unknown = [n for n in names if n not in NOTEBOOKS]
     if unknown:
         raise PublishError(f"unknown notebook(s) {unknown}; valid: {sorted(NOTEBOOKS)}")
-    run_id = records.start_run(run_id)
+    names = [n for n in NOTEBOOKS if n in names]  # page order: trends after the suites it reads
+    if any(n in SUITE_NOTEBOOKS for n in names):  # trends alone measures nothing: no run to start
+        run_id = records.start_run(run_id)
     site = paths.site_dir()
     failed: set[str] = set()
     for name in names:
@@ -159,6 +218,7 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
             print(f"== {name}: FAILED in cell {e.exec_count}: {e.ename}: {e.evalue}", file=sys.stderr, flush=True)
         render(executed, site / f"{name}.html")
         print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {site / (name + '.html')}", flush=True)
+    publish_history(site)
     atomic.write_text(site / "index.html", index_html(failed))
     print(f"== site: {site / 'index.html'}", flush=True)
     return site, not failed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -105,7 +106,19 @@ def save_suite(run_id: str, suite: str, df: pd.DataFrame, info: dict) -> Path:
             info, saved_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             rows=len(df), failed=int((df["status"] != "ok").sum()))
         atomic.write_json(d / "meta.json", meta)
+    _to_history(run_id, suite)
     return out
+
+
+def _to_history(run_id: str, suite: str) -> None:
+    """Every saved suite lands in the history too. If the history cannot take it, the records are
+    safe here and the error says how to repair it; the measurement is not thrown away."""
+    from . import history
+    try:
+        history.append(run_id, [suite])
+    except history.HistoryError as e:
+        print(f"warning: {suite} records saved in {run_dir(run_id)}, but not added to the history: {e}",
+              file=sys.stderr, flush=True)
 
 
 def load_meta(run_id: str) -> dict:
@@ -116,12 +129,12 @@ def load_meta(run_id: str) -> dict:
 
 
 def list_runs(suite: str | None = None) -> list[str]:
-    """Run ids, oldest first; with `suite`, only runs that saved that suite."""
+    """Run ids that saved records, oldest first; with `suite`, only runs that saved that suite."""
     root = paths.runs_dir()
     if not root.is_dir():
         return []
     return sorted(d.name for d in root.iterdir()
-                  if (d / "meta.json").exists() and (suite is None or (d / f"{suite}.parquet").exists()))
+                  if (d / "meta.json").exists() and (any(d.glob("*.parquet")) if suite is None else (d / f"{suite}.parquet").exists()))
 
 
 def latest_run_id(suite: str | None = None) -> str:

@@ -67,3 +67,183 @@ def gate_fails(change: Change, threshold_pct: float, lower_is_better: bool = Tru
     """
     past = change.lo_pct > threshold_pct if lower_is_better else change.hi_pct < -threshold_pct
     return change.verdict == REGRESSED and past
+
+
+# ---------------------------------------------------------------- every tracked metric, run against run
+
+BROKE, FIXED, NEW, BELOW, UNCONFIRMED = "broke", "fixed", "new", "below threshold", "unconfirmed"
+COUNTED = (REGRESSED, IMPROVED, BROKE)   # what the regression list names
+CHANGE_COLUMNS = ["suite", "subject", "config", "variant", "item", "metric", "unit", "baseline", "current",
+                  "change_pct", "lo_pct", "hi_pct", "band_pct", "evidence", "verdict", "gate_fail"]
+
+
+# A bootstrap over fewer samples than this is overconfident (3 repeats resample to a narrow interval):
+# such metrics need the history's noise band as their evidence.
+MIN_SAMPLES = 5
+
+
+class BaselineError(LookupError):
+    pass
+
+
+def noise_band(points: "np.ndarray", min_runs: int) -> float | None:
+    """A metric's own run-to-run noise, in %: Q3 + 3 IQR of |relative change| between adjacent
+    earlier runs (rustc-perf's rule). None with fewer than min_runs runs."""
+    v = np.asarray(points, float)
+    v = v[np.isfinite(v)]
+    if len(v) < max(min_runs, 3):
+        return None
+    rel = np.abs(v[1:] / v[:-1] - 1) * 100
+    q1, q3 = np.quantile(rel, [0.25, 0.75])
+    return float(q3 + 3 * (q3 - q1))
+
+
+def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_history_runs: int = 6,
+           noise_pct: float = 1.0):
+    """Each tracked metric of `current` against `baseline` (history rows of one run each).
+
+    `earlier`: history rows of earlier comparable runs (same machine, same parameters) from which
+    each metric's noise band is learned. A change counts (regressed / improved) only when it is past
+    the threshold and real: exact for deterministic counts; for samples, the whole bootstrap interval
+    past the threshold; and past the metric's noise band once there is enough history. A change past
+    the threshold that cannot be established (one value per run, no history yet) is "unconfirmed".
+    """
+    import pandas as pd
+    from . import history
+
+    key = history.KEY
+    out = []
+    groups_b = {k: g for k, g in baseline.groupby(key, dropna=False)}
+    bands = {}
+    if earlier is not None and not earlier.empty:
+        pts = history.point_values(earlier).sort_values(["started", "run_id"])
+        for k, g in pts.groupby(key, dropna=False):
+            bands[k] = noise_band(g["value"].to_numpy(), min_history_runs)
+    for k, cur in current.groupby(key, dropna=False):
+        spec = history.SPECS.get((k[0], k[5]))
+        if spec is None:
+            continue
+        base = groups_b.get(k)
+        row = dict(zip(key, k), unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
+                   lo_pct=np.nan, hi_pct=np.nan, band_pct=bands.get(k), evidence="", verdict="", gate_fail=False)
+        c_ok, b_ok = cur[cur["status"] == "ok"]["value"].to_numpy(), None
+        if base is not None:
+            b_ok = base[base["status"] == "ok"]["value"].to_numpy()
+        point = np.median if spec.point == "median" else np.mean
+        if len(c_ok) == 0:
+            if b_ok is not None and len(b_ok):
+                row.update(verdict=BROKE, baseline=float(point(b_ok)), evidence=str(cur["detail"].iloc[0])[:160])
+                out.append(row)
+            continue
+        row["current"] = float(point(c_ok))
+        if b_ok is None or len(b_ok) == 0:
+            row.update(verdict=FIXED if base is not None else NEW)
+            out.append(row)
+            continue
+        row["baseline"] = float(point(b_ok))
+        lower = spec.lower_is_better
+        band = bands.get(k)
+        if spec.kind == "exact":
+            c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
+            evidence, real = "exact count", c.verdict != NO_CHANGE
+            past = abs(c.change_pct) > threshold_pct
+        elif len(c_ok) >= MIN_SAMPLES and len(b_ok) >= MIN_SAMPLES:
+            c = compare_samples(b_ok, c_ok, noise_pct=noise_pct, lower_is_better=lower)
+            evidence = f"bootstrap 95% CI over {len(b_ok)}+{len(c_ok)} samples"
+            real = c.verdict in (REGRESSED, IMPROVED)
+            past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
+        else:
+            pct = (row["current"] / row["baseline"] - 1) * 100
+            c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
+            evidence = "one value per run" if len(c_ok) == 1 else f"too few samples ({len(b_ok)}+{len(c_ok)})"
+            real, past = band is not None, abs(pct) > threshold_pct
+        if band is not None:
+            evidence += f"; history noise band ±{band:.1f}%"
+            real = real and abs(c.change_pct) > band
+        row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence)
+        worse = c.change_pct > 0 if lower else c.change_pct < 0
+        if real and past:
+            row["verdict"] = REGRESSED if worse else IMPROVED
+        elif past and not real and band is None and evidence.startswith(("one value", "too few")):
+            row["verdict"] = UNCONFIRMED
+        elif real:
+            row["verdict"] = BELOW
+        else:
+            row["verdict"] = WITHIN_NOISE if c.change_pct != 0 else NO_CHANGE
+        row["gate_fail"] = row["verdict"] == REGRESSED
+        out.append(row)
+    return pd.DataFrame(out, columns=CHANGE_COLUMNS)
+
+
+def find_baseline(hist, run_id: str, suite: str, baseline: str | None = None) -> str | None:
+    """The run `suite` of `run_id` is compared with: `baseline` when named (it must exist), else the latest
+    earlier run of the same suite on the same machine with the same parameters. None if there is none."""
+    mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
+    if mine.empty:
+        raise BaselineError(f"run {run_id!r} has no {suite!r} rows in the history")
+    if baseline is not None:
+        there = hist[(hist["run_id"] == baseline) & (hist["suite"] == suite)]
+        if there.empty:
+            known = sorted(set(hist[hist["suite"] == suite]["run_id"]))[-5:]
+            raise BaselineError(f"baseline run {baseline!r} has no {suite!r} results in the history; "
+                                f"latest {suite} runs: {known or 'none'}")
+        return baseline
+    fp, params = mine["fingerprint"].iloc[0], mine["params"].iloc[0]
+    cands = hist[(hist["suite"] == suite) & (hist["fingerprint"] == fp) & (hist["params"] == params)
+                 & (hist["run_id"] < run_id)]
+    return None if cands.empty else str(cands["run_id"].max())
+
+
+def against_baseline(run_id: str, suites: list[str] | None = None, baseline: str | None = None, b=None,
+                     hist=None):
+    """Changes of a run's suites against their baselines, from the history (the run itself is read
+    from data/runs when the history does not hold it yet). Returns ({suite: baseline run or None}, changes)."""
+    import pandas as pd
+    from . import budgets as budgets_mod, history
+
+    b = b or budgets_mod.load()
+    hist = history.load() if hist is None else hist
+    if not (hist["run_id"] == run_id).any():
+        hist = pd.concat([hist, history.rows_for_run(run_id)], ignore_index=True)
+    suites = suites or sorted(set(hist[hist["run_id"] == run_id]["suite"]))
+    bases, frames = {}, []
+    for suite in suites:
+        if not ((hist["run_id"] == run_id) & (hist["suite"] == suite)).any():
+            continue
+        base = find_baseline(hist, run_id, suite, baseline)
+        bases[suite] = base
+        if base is None:
+            continue
+        mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
+        earlier = hist[(hist["suite"] == suite) & (hist["fingerprint"] == mine["fingerprint"].iloc[0])
+                       & (hist["params"] == mine["params"].iloc[0]) & (hist["run_id"] < run_id)]
+        frames.append(detect(mine, hist[(hist["run_id"] == base) & (hist["suite"] == suite)], earlier,
+                             threshold_pct=b.regression_threshold_pct, min_history_runs=b.min_history_runs,
+                             noise_pct=b.cqrs.noise_pct))
+    changes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHANGE_COLUMNS)
+    return bases, changes
+
+
+def describe(r: dict) -> str:
+    """One metric's name in a regression list: suite, subject, configuration, variant, item, metric."""
+    parts = [r["subject"], r["config"], r["variant"], r["item"]]
+    return f"{r['suite']}: " + " / ".join(str(p) for p in parts if p) + f" — {r['metric']}"
+
+
+def regression_list(changes) -> list[str]:
+    """The plain list people ask for: regressions first, then broken, improved; changes that could not
+    be confirmed are counted in one closing line (they are in the full table)."""
+    order = {REGRESSED: 0, BROKE: 1, IMPROVED: 2}
+    lines = []
+    for r in sorted((r for r in changes.to_dict("records") if r["verdict"] in order),
+                    key=lambda r: (order[r["verdict"]], -abs(r["change_pct"]) if r["change_pct"] == r["change_pct"] else 0)):
+        if r["verdict"] == BROKE:
+            lines.append(f"{r['verdict']}: {describe(r)} (was {r['baseline']:,.4g} {r['unit']}; now failed: {r['evidence']})")
+        else:
+            lines.append(f"{r['verdict']}: {describe(r)} {r['change_pct']:+.1f}% "
+                         f"({r['baseline']:,.4g} → {r['current']:,.4g} {r['unit']}; {r['evidence']})")
+    n = int((changes["verdict"] == UNCONFIRMED).sum()) if len(changes) else 0
+    if n:
+        lines.append(f"{UNCONFIRMED}: {n} change(s) past the threshold with too little evidence to call "
+                     f"(one value per run or too few repeats, and no noise band from history yet)")
+    return lines
