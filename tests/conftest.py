@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from allframe_quality import records
+
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -32,3 +34,42 @@ def registry_allframe() -> Path:
     if not found:
         pytest.fail(f"allframe-core {version} source not unpacked under {home}: run `make setup` (cargo fetch)")
     return found[0]
+
+
+SPIN_ANCHOR = "    pub async fn dispatch<C: Command>(&self, command: C) -> CommandResult<E> {\n"
+
+
+def slowed_allframe(src: Path, dest: Path, spins: int) -> Path:
+    """A copy of allframe-core whose CommandBus::dispatch first spins `spins` times: an injected,
+    known slowdown of one operation (and only that one) for the regression detector to catch."""
+    import shutil
+    shutil.copytree(src, dest)
+    bus = dest / "src" / "cqrs" / "command_bus.rs"
+    text = bus.read_text()
+    assert text.count(SPIN_ANCHOR) == 1, f"{bus}: dispatch signature changed; update SPIN_ANCHOR"
+    bus.write_text(text.replace(SPIN_ANCHOR, SPIN_ANCHOR + f"        for i in 0..{spins}u64 {{ std::hint::black_box(i); }}\n"))
+    return dest
+
+
+RNG = __import__("numpy").random.default_rng(3)
+
+
+def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, fingerprint: str | None = None) -> str:
+    """A CQRS suite saved the way cqrs.measure saves it: samples, a summary row, instructions."""
+    records.start_run(run_id)
+    if fingerprint:  # another machine: rewrite the fingerprint in meta.json
+        import json
+        p = records.run_dir(run_id) / "meta.json"
+        meta = json.loads(p.read_text())
+        meta["machine"]["fingerprint"] = fingerprint
+        p.write_text(json.dumps(meta))
+    samples = RNG.normal(ns, ns * 0.01, n)
+    rows = [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op_sample",
+                           unit="ns", value=v, sample=i) for i, v in enumerate(samples)]
+    rows += [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op", unit="ns",
+                            value=samples.mean(), lo=samples.min(), hi=samples.max()),
+             records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="instructions_per_op",
+                            unit="instructions", value=1253.0)]
+    records.save_suite(run_id, "cqrs", records.frame(rows, run_id),
+                       {"parameters": params or {"measurement_s": 3.0}, "allframe": {"label": "allframe-core 0.1.28"}})
+    return run_id

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality import budgets, callgrind, cqrs, criterion, gate
+from allframe_quality import budgets, callgrind, cqrs, criterion, gate, regression
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -64,10 +64,10 @@ def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys)
     assert df[df["config"] == "event_append_allsource"]["status"].tolist() == ["not_measured"]
     # a second run compares with the first (same machine); the comparison is well-formed
     second, _ = cqrs.measure(["command_dispatch"], **quick)
-    base, changes = cqrs.compare_with_baseline(second, budgets.load())
-    assert base == first and set(changes["metric"]) == {"time", "instructions"}
+    bases, changes = regression.against_baseline(second, ["cqrs"])
+    assert bases == {"cqrs": first} and set(changes["metric"]) == {"ns_per_op", "instructions_per_op"}
     # same build, same operation: the exact count shows no change (A/A on instructions)
-    assert changes[changes["metric"] == "instructions"]["verdict"].tolist() == ["no change"]
+    assert changes[changes["metric"] == "instructions_per_op"]["verdict"].tolist() == ["no change"]
     gate.main(["--run", second])
     assert "| cqrs | Command dispatch |" in capsys.readouterr().out
 

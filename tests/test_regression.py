@@ -46,3 +46,48 @@ def test_exact_counts():
 def test_too_few_samples():
     with pytest.raises(ValueError, match="at least two samples"):
         r.compare_samples([1.0], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------- detect: evidence rules per kind of metric
+
+def _rows(run, values, metric="used_bytes", suite="memory", started="2026-01-01"):
+    import pandas as pd
+    from allframe_quality import history
+    n = len(values)
+    df = pd.DataFrame({"run_id": run, "started": pd.Timestamp(started, tz="UTC"), "fingerprint": "m", "machine": "m",
+                       "allframe": "", "commit": "", "params": "p", "suite": suite, "subject": "allframe",
+                       "config": "memory", "variant": "small", "item": "1000000", "metric": metric, "unit": "bytes",
+                       "value": values, "lo": float("nan"), "hi": float("nan"),
+                       "sample": list(range(n)) if n > 1 else [None], "status": "ok", "detail": ""})
+    return df.astype(history.COLUMNS)
+
+
+def test_one_value_per_run_needs_history_to_count():
+    import pandas as pd
+    base, cur = _rows("a", [100.0]), _rows("b", [120.0])
+    ch = r.detect(cur, base)
+    assert ch["verdict"].tolist() == [r.UNCONFIRMED] and not ch["gate_fail"].any()
+    # a quiet history (±1 %) makes the band narrow: now 20 % is a regression
+    quiet = pd.concat([_rows(f"h{i}", [100.0 + (i % 2)], started=f"2025-12-0{i + 1}") for i in range(7)])
+    ch = r.detect(cur, base, quiet)
+    assert ch["verdict"].tolist() == [r.REGRESSED] and ch["gate_fail"].all() and ch["band_pct"].iloc[0] < 5
+    # a noisy history (±30 % swings) makes 20 % indistinguishable from noise
+    noisy = pd.concat([_rows(f"h{i}", [100.0 if i % 2 else 130.0], started=f"2025-12-0{i + 1}") for i in range(7)])
+    ch = r.detect(cur, base, noisy)
+    assert ch["verdict"].tolist() == [r.WITHIN_NOISE] and ch["band_pct"].iloc[0] > 20
+
+
+def test_too_few_samples_are_not_evidence():
+    ch = r.detect(_rows("b", [120.0, 121, 119], "ns_per_op", "cqrs"), _rows("a", [100.0, 101, 99], "ns_per_op", "cqrs"))
+    assert ch["verdict"].tolist() == [r.UNCONFIRMED] and "too few samples (3+3)" in ch["evidence"].iloc[0]
+
+
+def test_a_metric_that_stops_measuring_is_listed_as_broken():
+    broke = _rows("b", [float("nan")]).assign(status="failed", detail="probe killed by signal 9")
+    ch = r.detect(broke, _rows("a", [100.0]))
+    assert ch["verdict"].tolist() == [r.BROKE] and "broke:" in r.regression_list(ch)[0]
+
+
+def test_noise_band_follows_rustc_perf():
+    assert r.noise_band([100, 101, 100, 101, 100, 101], 6) == pytest.approx(1.0, abs=0.05)
+    assert r.noise_band([100, 101], 6) is None

@@ -101,11 +101,14 @@ def workspace(source: AllFrameSource) -> tuple[Path, list[str]]:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(paths.BENCH, dest, ignore=shutil.ignore_patterns("target", ".*"))
-    probe = dest / "size-probe" / "Cargo.toml"
-    text, n = _REQ.subn(rf'\g<1>={source.version}\g<2>', probe.read_text())
-    if n != 1:
-        raise SourceError(f"{probe}: could not find the allframe-core requirement to rewrite")
-    probe.write_text(text)
+    total = 0
+    for manifest in sorted(dest.rglob("Cargo.toml")):  # every crate that measures AllFrame
+        text, n = _REQ.subn(rf'\g<1>={source.version}\g<2>', manifest.read_text())
+        if n:
+            manifest.write_text(text)
+            total += n
+    if total == 0:
+        raise SourceError(f"{dest}: could not find an allframe-core requirement to rewrite")
     args: list[str] = []
     if source.kind == "checkout":
         args += ["--config", f'patch.crates-io.{CRATE}.path="{source.crate_dir}"']

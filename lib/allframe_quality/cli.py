@@ -6,7 +6,9 @@ import sys
 
 import yaml
 
-from . import gate, publish
+from pathlib import Path
+
+from . import ab, atomic, gate, history, publish
 
 
 def _params(pairs: list[str]) -> dict[str, dict]:
@@ -23,6 +25,46 @@ def _params(pairs: list[str]) -> dict[str, dict]:
     return out
 
 
+def _ab(a) -> int:
+    from . import budgets
+    params: dict[str, dict] = {}
+    for pair in a.param:
+        key, sep, value = pair.partition("=")
+        suite, dot, name = key.partition(".")
+        if not sep or not dot or suite not in ab.SUITES:
+            raise SystemExit(f"bad --param {pair!r}: expected SUITE.KEY=VALUE with SUITE in {list(ab.SUITES)}")
+        params.setdefault(suite, {})[name] = yaml.safe_load(value)
+    try:
+        c = ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=params)
+    except (budgets.BudgetError, ab.allframe_source.SourceError) as e:
+        print(f"ab: {e}", file=sys.stderr)
+        return 2
+    md = ab.markdown(c)
+    print(md)
+    if a.out:
+        atomic.write_text(Path(a.out), md)
+    return 1 if c.regressed else 0
+
+
+def _history(a) -> int:
+    try:
+        if a.action == "rebuild":
+            h = history.rebuild()
+        elif a.action == "merge":
+            if not a.file:
+                raise SystemExit("history merge needs the FILE to merge")
+            h = history.merge_file(Path(a.file))
+        else:
+            h = history.load()
+    except history.HistoryError as e:
+        print(f"history: {e}", file=sys.stderr)
+        return 2
+    size = history.path().stat().st_size if history.path().exists() else 0
+    print(f"{history.path()}: {h['run_id'].nunique()} runs on {h['fingerprint'].nunique()} machine(s), "
+          f"{len(h):,} rows, {size / 1024:,.1f} KiB")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gate"]:
@@ -36,7 +78,23 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--param", "-p", action="append", default=[], metavar="NOTEBOOK.KEY=VALUE",
                    help="a notebook parameter, VALUE in YAML, e.g. -p size.peers=false")
     r.add_argument("--run", help="run id to write into (default: a new run)")
+    ab_p = sub.add_parser("ab", help="measure two AllFrame sources interleaved and write a Markdown comparison")
+    ab_p.add_argument("--a", required=True, help="side A: 'pinned', an exact registry version, or a checkout path")
+    ab_p.add_argument("--b", required=True, help="side B, the same forms (e.g. the PR's checkout)")
+    ab_p.add_argument("--suites", default=",".join(ab.SUITES), help=f"comma-separated, from {list(ab.SUITES)}")
+    ab_p.add_argument("--rounds", type=int, default=3, help="interleaved rounds for cqrs and memory (default 3)")
+    ab_p.add_argument("--param", "-p", action="append", default=[], metavar="SUITE.KEY=VALUE",
+                      help="a suite parameter, VALUE in YAML, e.g. -p cqrs.operations='[command_dispatch]'")
+    ab_p.add_argument("--out", help="also write the Markdown to this file (for a PR comment)")
+    h = sub.add_parser("history", help="maintain data/history.parquet")
+    h.add_argument("action", choices=["rebuild", "merge", "show"],
+                   help="rebuild: from data/runs; merge FILE: union another history in; show: what it holds")
+    h.add_argument("file", nargs="?", help="the history file to merge")
     a = p.parse_args(argv)
+    if a.command == "ab":
+        return _ab(a)
+    if a.command == "history":
+        return _history(a)
     try:
         site, ok = publish.report([n for n in a.notebooks.split(",") if n], _params(a.param), a.run)
     except publish.PublishError as e:

@@ -41,6 +41,8 @@ def measure(
     measurement_s: float = 3.0,
     sample_size: int = 20,
     instructions: bool = True,
+    allframe_version: str | None = None,
+    allframe_checkout: str | None = None,
     run_id: str | None = None,
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
@@ -52,7 +54,7 @@ def measure(
         raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
     if warm_up_s <= 0 or measurement_s <= 0:
         raise BudgetError("warm_up_s and measurement_s must be positive seconds")
-    source = allframe_source.resolve(budgets=b)
+    source = allframe_source.resolve(allframe_version, allframe_checkout, b)
     workspace, extra = allframe_source.workspace(source)
     run_id = records.start_run(run_id)
     started = time.monotonic()

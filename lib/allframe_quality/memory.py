@@ -154,6 +154,8 @@ def measure(
     heap_profile: bool = True,
     heap_profile_max_events: int = 1_000_000,
     rate_hz: float = 50.0,
+    allframe_version: str | None = None,
+    allframe_checkout: str | None = None,
     run_id: str | None = None,
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
@@ -164,7 +166,7 @@ def measure(
     backends = pick_names(backends, BACKENDS, "backend")
     if rate_hz <= 0:
         raise BudgetError("rate_hz must be positive")
-    source = allframe_source.resolve(budgets=b)
+    source = allframe_source.resolve(allframe_version, allframe_checkout, b)
     workspace, extra = allframe_source.workspace(source)
     run_id = records.start_run(run_id)
     started = time.monotonic()

@@ -168,8 +168,10 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             row["verdict"] = UNCONFIRMED
         elif real:
             row["verdict"] = BELOW
+        elif spec.kind == "exact" or c.change_pct == 0:
+            row["verdict"] = NO_CHANGE      # an exact count within its 0.1 % tolerance
         else:
-            row["verdict"] = WITHIN_NOISE if c.change_pct != 0 else NO_CHANGE
+            row["verdict"] = WITHIN_NOISE
         row["gate_fail"] = row["verdict"] == REGRESSED
         out.append(row)
     return pd.DataFrame(out, columns=CHANGE_COLUMNS)

@@ -1,0 +1,111 @@
+"""The history file: append through the real save path, no duplicates, corrupt files, concurrent
+writers, the size policy, machines kept apart, baselines. Records here are written through the
+same records API the suites use; their values are made up (storage is under test, not AllFrame)."""
+import multiprocessing
+import os
+
+import pandas as pd
+import pytest
+
+from allframe_quality import history, records, regression
+from conftest import save_cqrs
+
+
+def test_every_saved_suite_lands_once(data_dir):
+    save_cqrs("20260101T000000Z-00001", 140)
+    save_cqrs("20260101T000000Z-00001", 150)   # the suite saved again into the same run: replaces
+    save_cqrs("20260102T000000Z-00002", 141)
+    h = history.load()
+    assert h.groupby("run_id").size().to_dict() == {"20260101T000000Z-00001": 21, "20260102T000000Z-00002": 21}
+    first = h[(h["run_id"] == "20260101T000000Z-00001") & (h["metric"] == "ns_per_op")]["value"]
+    assert abs(first.mean() - 150) < 2               # the newer save won
+    assert set(h["metric"]) == {"ns_per_op", "instructions_per_op"}  # summary time rows are not stored twice
+    assert (h["fingerprint"] != "unknown").all() and h["params"].nunique() == 1
+
+
+def test_a_corrupt_history_is_named_and_never_overwritten(data_dir, capsys):
+    save_cqrs("20260101T000000Z-00001", 140)
+    save_cqrs("20260102T000000Z-00002", 141)      # now a backup of the one-run history exists
+    p = history.path()
+    good = p.read_bytes()
+    p.write_bytes(good[: len(good) // 2])           # truncated, as by a full disk
+    bad = p.read_bytes()
+    with pytest.raises(history.HistoryError, match=r"history\.parquet is unreadable.*history\.parquet\.bak"):
+        history.append("20260102T000000Z-00002")
+    assert p.read_bytes() == bad                     # not rewritten
+    # a suite saved meanwhile keeps its records and says why the history did not take them
+    save_cqrs("20260103T000000Z-00003", 142)
+    assert "not added to the history" in capsys.readouterr().err
+    assert not records.load_records("20260103T000000Z-00003", "cqrs").empty
+    # the backup holds the earlier good data; rebuilding from data/runs recovers everything
+    assert set(history.load(history.backup_path())["run_id"]) == {"20260101T000000Z-00001"}
+    p.unlink()
+    assert history.rebuild()["run_id"].nunique() == 3
+
+
+def _writer(data: str, k: int) -> None:
+    os.environ["AFQ_DATA_DIR"] = data
+    for i in range(4):
+        save_cqrs(f"20260101T0000{k}{i}Z-0000{k}", 100 + i)
+
+
+def test_two_writers_at_once_lose_nothing(data_dir):
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(data_dir), k)) for k in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert history.load()["run_id"].nunique() == 8
+
+
+def test_size_policy_folds_old_samples_and_drops_the_oldest(data_dir):
+    for i in range(6):
+        save_cqrs(f"2026010{i + 1}T000000Z-0000{i}", 100 + i)
+    h = history.load()
+    small = history.compact(h, keep_samples_runs=2, max_runs=4)
+    assert small["run_id"].nunique() == 4
+    per_run = small[small["metric"] == "ns_per_op"].groupby("run_id").size()
+    assert per_run.tolist() == [1, 1, 20, 20]     # two older runs folded to one point, newest two keep samples
+    folded = small[(small["run_id"] == per_run.index[0]) & (small["metric"] == "ns_per_op")]["value"].iloc[0]
+    kept = h[(h["run_id"] == per_run.index[0]) & (h["metric"] == "ns_per_op")]["value"].mean()
+    assert folded == pytest.approx(kept)
+    # bytes per run stay small: a run of this suite is well under 4 KiB in the file
+    assert history.path().stat().st_size / 6 < 4096
+
+
+def test_baselines_stay_on_one_machine_and_one_way_of_measuring(data_dir):
+    save_cqrs("20260101T000000Z-00001", 100)
+    save_cqrs("20260102T000000Z-00002", 100, fingerprint="othermachine")
+    save_cqrs("20260103T000000Z-00003", 100, params={"measurement_s": 0.5})
+    save_cqrs("20260104T000000Z-00004", 100)
+    h = history.load()
+    assert regression.find_baseline(h, "20260104T000000Z-00004", "cqrs") == "20260101T000000Z-00001"
+    assert regression.find_baseline(h, "20260101T000000Z-00001", "cqrs") is None
+    assert regression.find_baseline(h, "20260104T000000Z-00004", "cqrs", "20260103T000000Z-00003") == "20260103T000000Z-00003"
+    with pytest.raises(regression.BaselineError, match="no-such-run.*latest cqrs runs"):
+        regression.find_baseline(h, "20260104T000000Z-00004", "cqrs", "no-such-run")
+
+
+def test_a_slower_run_is_caught_and_an_equal_one_is_not(data_dir):
+    save_cqrs("20260101T000000Z-00001", 100)
+    save_cqrs("20260102T000000Z-00002", 100.3)           # A/A: the same, within 1 % noise
+    save_cqrs("20260103T000000Z-00003", 125)             # 25 % slower
+    _, same = regression.against_baseline("20260102T000000Z-00002")
+    assert not same["gate_fail"].any() and set(same["verdict"]) <= {"no change", "within noise"}
+    bases, slower = regression.against_baseline("20260103T000000Z-00003")
+    assert bases == {"cqrs": "20260102T000000Z-00002"}
+    row = slower[slower["metric"] == "ns_per_op"].iloc[0]
+    assert row["verdict"] == "regressed" and row["gate_fail"] and row["lo_pct"] > 10
+    assert regression.regression_list(slower)[0].startswith("regressed: cqrs: allframe / command_dispatch — ns_per_op +2")
+
+
+def test_trend_points_keep_machines_apart(data_dir):
+    from allframe_quality import trends
+    save_cqrs("20260101T000000Z-00001", 100)
+    save_cqrs("20260102T000000Z-00002", 100, fingerprint="othermachine")
+    save_cqrs("20260103T000000Z-00003", 110)
+    p = trends.points(history.load(), "cqrs", "ns_per_op", scale=1e9, invert=True, series=("config",))
+    assert p.groupby("machine").size().sort_values().tolist() == [1, 2]
+    assert isinstance(p["started"].dtype, pd.DatetimeTZDtype)
