@@ -15,12 +15,15 @@ APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgres
 ARGS ?=
 PORT ?= 8000
 
-.PHONY: help setup setup-system setup-rust report test test-fast gate lab serve clean
+.PHONY: help setup setup-system setup-rust report test test-fast gate ab merge history-rebuild comment lab serve clean
 
 help:
 	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
 	@echo "make test     the test suite: parsers, real small builds, notebooks via papermill, pages in Chromium"
-	@echo "make gate     check the latest run against quality.toml; non-zero exit on a broken budget"
+	@echo "make gate     check the latest run against quality.toml and its baseline; exit 1 on a broken budget or a regression"
+	@echo "make ab A=0.1.27 B=pinned   two AllFrame sources (versions, 'pinned' or checkout paths) measured interleaved -> Markdown"
+	@echo "make merge ARGS='dir...'    bring run directories from parallel CI jobs into data/ and the history"
+	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
 	@echo "make setup    system packages, .venv with the project, cargo-bloat, cargo fetch (idempotent)"
 
@@ -51,6 +54,22 @@ report: setup
 
 gate: setup
 	$(PY) -m allframe_quality.cli gate $(ARGS)
+
+# A/B: A and B are 'pinned', an exact registry version, or a local checkout path.
+A ?= pinned
+B ?= pinned
+ab: setup
+	$(PY) -m allframe_quality.cli ab --a "$(A)" --b "$(B)" $(ARGS)
+
+merge: $(VENV)/.installed
+	$(PY) -m allframe_quality.cli merge $(ARGS)
+
+history-rebuild: $(VENV)/.installed
+	$(PY) -m allframe_quality.cli history rebuild
+
+# One PR comment from Markdown files: make comment ARGS="--out build/comment.md build/gate.md build/ab.md"
+comment: $(VENV)/.installed
+	$(PY) -m allframe_quality.cli comment $(ARGS)
 
 test: setup
 	$(PY) -m pytest $(ARGS)

@@ -109,3 +109,28 @@ def test_trend_points_keep_machines_apart(data_dir):
     p = trends.points(history.load(), "cqrs", "ns_per_op", scale=1e9, invert=True, series=("config",))
     assert p.groupby("machine").size().sort_values().tolist() == [1, 2]
     assert isinstance(p["started"].dtype, pd.DatetimeTZDtype)
+
+
+def test_runs_from_parallel_jobs_merge_into_one(tmp_path, monkeypatch):
+    from allframe_quality import cli
+    run = "20260105T000000Z-00005"
+    monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "job-cqrs"))
+    save_cqrs(run, 100)
+    monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "job-size"))
+    records.start_run(run)
+    rows = [records.record(suite="size", subject="allframe", config="minimal", variant="release", metric="file_bytes",
+                           unit="bytes", value=1_180_024)]
+    records.save_suite(run, "size", records.frame(rows, run), {"parameters": {}})
+    monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "merged"))
+    assert cli.main(["merge", str(tmp_path / "job-size"), str(tmp_path / "job-cqrs")]) == 0
+    meta = records.load_meta(run)
+    assert set(meta["suites"]) == {"cqrs", "size"} and meta["suites"]["cqrs"]["machine"]["fingerprint"]
+    assert set(history.load()["suite"]) == {"cqrs", "size"}
+    assert history.load()["run_id"].nunique() == 1
+    # a truncated artifact is refused before anything is copied
+    bad = tmp_path / "job-bad" / "runs" / "20260106T000000Z-00006"
+    bad.mkdir(parents=True)
+    (bad / "meta.json").write_text('{"run_id": "20260106T000000Z-00006"}')
+    (bad / "size.parquet").write_bytes(b"PAR1 truncated")
+    assert cli.main(["merge", str(tmp_path / "job-bad")]) == 2
+    assert not (tmp_path / "merged" / "runs" / "20260106T000000Z-00006").exists()

@@ -28,21 +28,47 @@ def site(tmp_path_factory):
                      "measurement_s": 0.5, "sample_size": 10},
             "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
         }
+        # two consecutive reports, as `make report` twice: the second one has a baseline and a trend
+        publish.report(None, params)
         site_dir, ok = publish.report(None, params)
         yield root, site_dir, ok
 
 
-def test_notebooks_ran_into_one_run(site):
+def test_each_report_is_one_run(site):
     root, site_dir, ok = site
     assert ok
+    runs = sorted((root / "data" / "runs").iterdir())
     for name in publish.NOTEBOOKS:
         nb = nbformat.read(root / "build" / "notebooks" / f"{name}.ipynb", as_version=4)
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-        assert injected and "run_id" in injected[0].source, name
-    runs = sorted((root / "data" / "runs").iterdir())
-    assert len(runs) == 1 and {p.name for p in runs[0].glob("*.parquet")} == {f"{n}.parquet" for n in publish.NOTEBOOKS}
+        assert injected and f"run_id = \"{runs[-1].name}\"" in injected[0].source, name
+    assert len(runs) == 2
+    for run in runs:
+        assert {p.name for p in run.glob("*.parquet")} == {f"{n}.parquet" for n in publish.SUITE_NOTEBOOKS}
     df = __import__("pandas").read_parquet(runs[0] / "size.parquet")
     assert set(df["subject"]) == {"allframe", "axum"} and (df["status"] == "ok").all()
+
+
+def test_two_reports_give_two_point_trends_and_a_regression_list(site):
+    from allframe_quality import history, regression, trends
+    root, site_dir, _ = site
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AFQ_DATA_DIR", str(root / "data"))
+        h = history.load()
+        runs = sorted(h["run_id"].unique())
+        bases, changes = regression.against_baseline(runs[1], hist=h)
+    assert len(runs) == 2 and set(h["suite"]) == set(publish.SUITE_NOTEBOOKS)
+    assert bases == {s: runs[0] for s in publish.SUITE_NOTEBOOKS}     # each suite compared with the first run
+    for suite, metric in [("size", "file_bytes"), ("throughput", "rps"), ("cqrs", "ns_per_op"),
+                          ("cqrs", "instructions_per_op"), ("memory", "used_bytes")]:
+        p = trends.points(h, suite, metric)
+        assert not p.empty and (p.groupby("series").size() == 2).all(), (suite, metric)
+    # size is deterministic: the second build of the same sources is byte for byte the first
+    size = changes[(changes["suite"] == "size") & (changes["metric"] == "file_bytes")]
+    assert not size.empty and set(size["verdict"]) == {"no change"}
+    index = (site_dir / "index.html").read_text()
+    assert f"Run {runs[1]} against each suite" in index and "<li>" in index
+    assert "href='history.parquet' download" in index and (site_dir / "history.parquet").exists()
 
 
 def _dump_dom(page) -> str:
@@ -76,6 +102,7 @@ def _data_marks(dom: str) -> int:
     ("throughput", 3, ["AllFrame router on hyper", "Axum"]),
     ("cqrs", 2, ["Command dispatch", "Event append (memory)"]),
     ("memory", 3, ["was not measured in this run", "Bytes per event"]),
+    ("trends", 6, ["Release binary size per configuration", "Operations per second", "Regressions and improvements"]),
 ])
 def test_pages_draw_their_charts_offline(site, page, charts, words):
     _, site_dir, _ = site

@@ -8,7 +8,7 @@ import yaml
 
 from pathlib import Path
 
-from . import ab, atomic, gate, history, publish
+from . import ab, alerts, atomic, gate, history, publish, records
 
 
 def _params(pairs: list[str]) -> dict[str, dict]:
@@ -44,6 +44,23 @@ def _ab(a) -> int:
     if a.out:
         atomic.write_text(Path(a.out), md)
     return 1 if c.regressed else 0
+
+
+def _merge(dirs: list[str]) -> int:
+    found = []
+    for d in map(Path, dirs):
+        found += [d] if (d / "meta.json").exists() else sorted(p.parent for p in d.glob("**/runs/*/meta.json"))
+    if not found:
+        print(f"merge: no run directories under {dirs}", file=sys.stderr)
+        return 2
+    for d in found:
+        try:
+            run_id, suites = records.merge_run(d)
+        except (FileNotFoundError, records.RecordError, OSError, ValueError) as e:
+            print(f"merge: {d}: {e}", file=sys.stderr)
+            return 2
+        print(f"merged {', '.join(suites)} of run {run_id} from {d}")
+    return 0
 
 
 def _history(a) -> int:
@@ -90,7 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("action", choices=["rebuild", "merge", "show"],
                    help="rebuild: from data/runs; merge FILE: union another history in; show: what it holds")
     h.add_argument("file", nargs="?", help="the history file to merge")
+    m = sub.add_parser("merge", help="bring run directories from parallel jobs into data/runs and the history")
+    m.add_argument("dirs", nargs="+", help="run directories (data/runs/<run_id>) or data directories holding runs/")
+    c = sub.add_parser("comment", help="join Markdown files into one PR comment under GitHub's size limit")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    if a.command == "merge":
+        return _merge(a.dirs)
+    if a.command == "comment":
+        parts = [Path(f).read_text() for f in a.files if Path(f).exists()]
+        atomic.write_text(Path(a.out), alerts.fit("\n\n".join(parts) or "No results.\n"))
+        return 0
     if a.command == "ab":
         return _ab(a)
     if a.command == "history":

@@ -104,10 +104,11 @@ def rows_for_run(run_id: str, suites: list[str] | None = None) -> pd.DataFrame:
     # a suite's summary time rows duplicate its samples; keep them only where they carry a failure
     df = df[~((df["suite"] == "cqrs") & (df["metric"] == "ns_per_op") & df["sample"].isna() & (df["status"] == "ok"))]
     df["detail"] = [headline(d, 160) if st != "ok" else "" for d, st in zip(df["detail"].fillna(""), df["status"])]
-    m = meta.get("machine", {})
+    # a suite merged from another job keeps the machine it ran on (records.merge_run)
+    machines = {s: saved[s].get("machine") or meta.get("machine", {}) for s in names}
     df["started"] = pd.Timestamp(meta.get("started_utc") or run_id[:16])
-    df["fingerprint"] = m.get("fingerprint") or "unknown"
-    df["machine"] = f"{m.get('cpu_model', '?')} ({m.get('cores', '?')} cores)"
+    df["fingerprint"] = [machines[s].get("fingerprint") or "unknown" for s in df["suite"]]
+    df["machine"] = [f"{machines[s].get('cpu_model', '?')} ({machines[s].get('cores', '?')} cores)" for s in df["suite"]]
     df["commit"] = (meta.get("project", {}).get("commit") or "")[:12]
     df["allframe"] = [(saved[s].get("allframe") or {}).get("label", "") for s in df["suite"]]
     df["params"] = [params_key(saved[s].get("parameters")) for s in df["suite"]]

@@ -154,3 +154,29 @@ def load_records(run_id: str | None = None, suite: str | None = None) -> pd.Data
     if missing or not files:
         raise FileNotFoundError(f"run {run_id!r} has no records for suite {suite!r} in {d}")
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).astype(SCHEMA)
+
+
+def merge_run(src: Path) -> tuple[str, list[str]]:
+    """Bring a run directory measured elsewhere (a parallel CI job's artifact) into data/runs: its
+    suites' records are copied and its meta.json merged, each suite keeping the machine it ran on."""
+    src = Path(src)
+    if not (src / "meta.json").is_file():
+        raise FileNotFoundError(f"{src} is not a run directory (no meta.json)")
+    theirs = json.loads((src / "meta.json").read_text())
+    run_id = theirs.get("run_id") or src.name
+    suites = sorted(p.stem for p in src.glob("*.parquet"))
+    if not suites:
+        raise RecordError(f"{src} holds no suite records (*.parquet)")
+    d = run_dir(run_id)
+    for suite in suites:
+        pd.read_parquet(src / f"{suite}.parquet")        # a truncated artifact fails here, before any copy
+        atomic.write_bytes(d / f"{suite}.parquet", (src / f"{suite}.parquet").read_bytes())
+    with atomic.locked(d / ".lock"):
+        meta = load_meta(run_id) if (d / "meta.json").exists() else {k: v for k, v in theirs.items() if k != "suites"}
+        for suite in suites:
+            meta.setdefault("suites", {})[suite] = dict(theirs.get("suites", {}).get(suite, {}),
+                                                        machine=theirs.get("machine"), rust=theirs.get("rust"))
+        atomic.write_json(d / "meta.json", meta)
+    for suite in suites:
+        _to_history(run_id, suite)
+    return run_id, suites

@@ -1,0 +1,101 @@
+"""The GitHub Actions workflows: valid YAML of the right shape, and every make target, notebook, notebook
+parameter and CLI command they call exists (a renamed target or parameter fails here, not on GitHub)."""
+import re
+import shlex
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from papermill.translators import PythonTranslator
+
+from allframe_quality import ab, cli, paths, publish
+
+WORKFLOWS = sorted((paths.ROOT / ".github" / "workflows").glob("*.yml"))
+MAKEFILE = (paths.ROOT / "Makefile").read_text()
+TARGETS = set(re.findall(r"^([A-Za-z][\w-]*):", MAKEFILE, re.M))
+
+
+def _load(p: Path) -> dict:
+    doc = yaml.safe_load(p.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as true
+    return doc
+
+
+def _steps(doc: dict):
+    for name, job in doc["jobs"].items():
+        for step in job.get("steps", []):
+            yield name, step
+
+
+def _notebook_params(name: str) -> set[str]:
+    nb = nbformat.read(paths.NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {p.name for p in PythonTranslator.inspect(cell)}
+
+
+def test_there_are_the_four_workflows():
+    assert {p.stem for p in WORKFLOWS} == {"pr", "main", "weekly", "suites"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_well_formed(path):
+    doc = _load(path)
+    assert doc.get("name") and doc["on"] and doc["jobs"]
+    for name, job in doc["jobs"].items():
+        assert "uses" in job or ("runs-on" in job and job.get("steps")), name
+        for need in ([job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", [])):
+            assert need in doc["jobs"], f"{path.name}: job {name} needs unknown job {need}"
+        if "uses" in job and job["uses"].startswith("./"):
+            called = _load(paths.ROOT / job["uses"])
+            declared = called["on"]["workflow_call"]["inputs"]
+            assert set(job.get("with", {})) <= set(declared), f"{path.name}: {name} passes undeclared inputs"
+            assert all(k in job.get("with", {}) for k, v in declared.items() if v.get("required"))
+    for _, step in _steps(doc):
+        assert ("run" in step) != ("uses" in step), step
+
+
+def _make_calls(doc):
+    for job, step in _steps(doc):
+        for line in step.get("run", "").splitlines():
+            if re.match(r"\s*make\s", line):
+                yield job, line.strip()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_call_targets_notebooks_and_parameters_that_exist(path):
+    doc = _load(path)
+    text = path.read_text()
+    for job, line in _make_calls(doc):
+        target = shlex.split(line)[1]
+        assert target in TARGETS, f"{path.name} job {job}: make {target} is not a Makefile target"
+        m = re.search(r'ARGS="([^"]*)"', line)
+        args = shlex.split(re.sub(r"\$\{\{[^}]*\}\}", "X", m.group(1))) if m else []
+        if target == "report" and "--notebooks" in args:
+            for nb in args[args.index("--notebooks") + 1].split(","):
+                assert nb == "X" or nb in publish.NOTEBOOKS, f"{path.name}: unknown notebook {nb}"
+        if target == "ab" and "--suites" in args:
+            assert set(args[args.index("--suites") + 1].split(",")) <= set(ab.SUITES)
+    # papermill parameters, wherever they are written (inputs.params too)
+    for nb, key in re.findall(r"-p (\w+)\.(\w+)=", text):
+        assert nb in publish.NOTEBOOKS, f"{path.name}: -p for unknown notebook {nb}"
+        assert key in _notebook_params(nb), f"{path.name}: {nb}.ipynb has no parameter {key!r}"
+    # the suites named in JSON lists are notebooks the report knows
+    for js in re.findall(r"suites: '(\[.*?\])'", text):
+        assert set(yaml.safe_load(js)) <= set(publish.SUITE_NOTEBOOKS), js
+
+
+def test_cli_commands_the_makefile_uses_exist():
+    for sub in set(re.findall(r"allframe_quality\.cli (\w+)", MAKEFILE)):
+        with pytest.raises(SystemExit) as e:
+            cli.main([sub, "--help"])
+        assert e.value.code == 0, sub
+
+
+def test_workflow_params_parse_like_the_cli_does():
+    # the exact strings the workflows pass are accepted by the report's parameter parser
+    for path in WORKFLOWS:
+        for pair in re.findall(r"-p (\S+=\S+)", path.read_text()):
+            pair = pair.rstrip('"')
+            nb, rest = pair.split(".", 1)
+            assert cli._params([pair])[nb]
