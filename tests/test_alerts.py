@@ -72,7 +72,7 @@ def test_an_unreachable_webhook_is_reported_and_keeps_the_verdict(data_dir, monk
 def test_a_missing_baseline_is_a_clear_error(data_dir, capsys):
     save_cqrs("20260101T000000Z-00001", 100)
     assert gate.main(["--run", "20260101T000000Z-00001", "--baseline", "20250101T000000Z-99999"]) == 2
-    assert "baseline run '20250101T000000Z-99999' has no 'cqrs' results" in capsys.readouterr().err
+    assert "baseline run '20250101T000000Z-99999' is not in the history; latest runs: ['20260101T000000Z-00001']" in capsys.readouterr().err
 
 
 def test_comments_fit_githubs_limit():

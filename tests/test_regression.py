@@ -91,3 +91,8 @@ def test_a_metric_that_stops_measuring_is_listed_as_broken():
 def test_noise_band_follows_rustc_perf():
     assert r.noise_band([100, 101, 100, 101, 100, 101], 6) == pytest.approx(1.0, abs=0.05)
     assert r.noise_band([100, 101], 6) is None
+
+
+def test_a_zero_baseline_has_no_relative_change():
+    ch = r.detect(_rows("b", [4096.0]), _rows("a", [0.0]))
+    assert ch["verdict"].tolist() == [r.WITHIN_NOISE] and "baseline is 0" in ch["evidence"].iloc[0]

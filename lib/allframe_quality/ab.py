@@ -113,7 +113,7 @@ class Comparison:
         return bool(self.changes["gate_fail"].any()) if not self.changes.empty else False
 
 
-def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 3, params: dict | None = None,
+def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, params: dict | None = None,
         budgets: budgets_mod.Budgets | None = None, printer: Callable[[str], None] | None = say) -> Comparison:
     bud = budgets or budgets_mod.load()
     suites = budgets_mod.pick_names(suites, SUITES, "A/B suite")

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ab_p.add_argument("--a", required=True, help="side A: 'pinned', an exact registry version, or a checkout path")
     ab_p.add_argument("--b", required=True, help="side B, the same forms (e.g. the PR's checkout)")
     ab_p.add_argument("--suites", default=",".join(ab.SUITES), help=f"comma-separated, from {list(ab.SUITES)}")
-    ab_p.add_argument("--rounds", type=int, default=3, help="interleaved rounds for cqrs and memory (default 3)")
+    ab_p.add_argument("--rounds", type=int, default=5, help="interleaved rounds for cqrs and memory (default 5: enough samples for a bootstrap on memory)")
     ab_p.add_argument("--param", "-p", action="append", default=[], metavar="SUITE.KEY=VALUE",
                       help="a suite parameter, VALUE in YAML, e.g. -p cqrs.operations='[command_dispatch]'")
     ab_p.add_argument("--out", help="also write the Markdown to this file (for a PR comment)")

@@ -153,8 +153,8 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
                 f"{_esc(af)}; project commit {_esc((proj.get('commit') or '?')[:12])}{' (dirty)' if proj.get('dirty') else ''}.</p>")
     try:
         changed_run, listed = _latest_changes()
-    except (history.HistoryError, regression.BaselineError) as e:
-        changed_run, listed = "", [f"could not compare: {e}"]
+    except Exception as e:  # the front page must still be written; the trends page shows the traceback
+        changed_run, listed = "", [f"could not compare: {type(e).__name__}: {e}"]
     trends_link = "<a href='trends.html'>Trends and regressions</a>" if (paths.site_dir() / "trends.html").exists() else "Trends (not rendered yet)"
     changes = (f"<h2>{trends_link}</h2>\n<p class='muted'>Run {_esc(changed_run)} against each suite's previous comparable run.</p>\n<ul>"
                + ("".join(f"<li>{_esc(x)}</li>" for x in listed) or "<li>no regressions or improvements</li>") + "</ul>\n"

@@ -141,6 +141,11 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             out.append(row)
             continue
         row["baseline"] = float(point(b_ok))
+        if row["baseline"] == 0:  # no relative change from zero (e.g. memory used below one page)
+            row.update(verdict=NO_CHANGE if row["current"] == 0 else WITHIN_NOISE,
+                       evidence="baseline is 0: no relative change")
+            out.append(row)
+            continue
         lower = spec.lower_is_better
         band = bands.get(k)
         if spec.kind == "exact":
@@ -183,13 +188,12 @@ def find_baseline(hist, run_id: str, suite: str, baseline: str | None = None) ->
     mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
     if mine.empty:
         raise BaselineError(f"run {run_id!r} has no {suite!r} rows in the history")
-    if baseline is not None:
+    if baseline is not None:  # named: it must exist; a suite it did not measure has nothing to compare with
+        if not (hist["run_id"] == baseline).any():
+            known = sorted(set(hist["run_id"]))[-5:]
+            raise BaselineError(f"baseline run {baseline!r} is not in the history; latest runs: {known or 'none'}")
         there = hist[(hist["run_id"] == baseline) & (hist["suite"] == suite)]
-        if there.empty:
-            known = sorted(set(hist[hist["suite"] == suite]["run_id"]))[-5:]
-            raise BaselineError(f"baseline run {baseline!r} has no {suite!r} results in the history; "
-                                f"latest {suite} runs: {known or 'none'}")
-        return baseline
+        return None if there.empty else baseline
     fp, params = mine["fingerprint"].iloc[0], mine["params"].iloc[0]
     cands = hist[(hist["suite"] == suite) & (hist["fingerprint"] == fp) & (hist["params"] == params)
                  & (hist["run_id"] < run_id)]
