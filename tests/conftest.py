@@ -64,7 +64,7 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
         meta["machine"]["fingerprint"] = fingerprint
         p.write_text(json.dumps(meta))
     samples = RNG.normal(ns, ns * 0.01, n)
-    rows = [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op_sample",
+    rows = [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op_process",
                            unit="ns", value=v, sample=i) for i, v in enumerate(samples)]
     rows += [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op", unit="ns",
                             value=samples.mean(), lo=samples.min(), hi=samples.max()),

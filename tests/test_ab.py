@@ -27,14 +27,14 @@ def test_two_registry_versions_render_a_comparison(data_dir):
 
 def test_injected_slowdown_is_caught_and_a_a_is_quiet(data_dir, tmp_path, registry_allframe):
     slow = slowed_allframe(registry_allframe, tmp_path / "allframe-core-slow", spins=300)
-    c = ab.run("pinned", str(slow), ["cqrs"], rounds=2, params=QUICK, printer=None)
+    c = ab.run("pinned", str(slow), ["cqrs"], rounds=5, params=QUICK, printer=None)
     v = c.changes.set_index(["config", "metric"])["verdict"]
     assert v[("command_dispatch", "ns_per_op")] == "regressed"
     assert v[("command_dispatch", "instructions_per_op")] == "regressed"
     assert v[("query_dispatch", "instructions_per_op")] == "no change"
     assert v[("query_dispatch", "ns_per_op")] != "regressed"
     assert c.regressed and "❌ regressions" in ab.markdown(c)
-    same = ab.run("pinned", "pinned", ["cqrs"], rounds=2, params=QUICK, printer=None)
+    same = ab.run("pinned", "pinned", ["cqrs"], rounds=5, params=QUICK, printer=None)
     assert not same.regressed, same.changes
     assert set(same.changes[same.changes["metric"] == "instructions_per_op"]["verdict"]) == {"no change"}
 

@@ -54,13 +54,17 @@ def test_instruction_counts_repeat_within_a_tenth_of_a_percent():
 
 @pytest.mark.slow
 def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys):
-    quick = dict(warm_up_s=0.2, measurement_s=0.5, sample_size=10, printer=None)
+    quick = dict(warm_up_s=0.2, measurement_s=0.5, sample_size=10, processes=2, printer=None)
     first, df = cqrs.measure(["command_dispatch", "saga_compensation"], **quick)
     ops = df[(df["metric"] == "ops_per_s") & (df["status"] == "ok")].set_index("config")["value"]
     assert set(ops.index) == {"command_dispatch", "saga_compensation"} and (ops > 1000).all()
     ins = df[df["metric"] == "instructions_per_op"].set_index("config")
     assert (ins["status"] == "ok").all() and (ins["value"] > 100).all()
-    assert (df[df["metric"] == "ns_per_op_sample"].groupby("config").size() == 10).all()
+    assert (df[df["metric"] == "ns_per_op_sample"].groupby("config").size() == 20).all()   # 2 processes x 10
+    means = df[df["metric"] == "ns_per_op_process"].groupby("config")["value"]
+    assert (means.size() == 2).all()
+    summary = df[(df["metric"] == "ns_per_op") & (df["status"] == "ok")].set_index("config")
+    assert (abs(summary["value"] - means.mean()) < 1e-9).all() and (summary["lo"] <= summary["value"]).all()
     assert df[df["config"] == "event_append_allsource"]["status"].tolist() == ["not_measured"]
     # a second run compares with the first (same machine); the comparison is well-formed
     second, _ = cqrs.measure(["command_dispatch"], **quick)
@@ -75,7 +79,7 @@ def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys)
 @pytest.mark.slow
 def test_without_valgrind_results_are_time_only(data_dir, monkeypatch):
     monkeypatch.setattr(callgrind, "available", lambda: False)
-    _, df = cqrs.measure(["event_upcast"], warm_up_s=0.2, measurement_s=0.3, sample_size=10, printer=None)
+    _, df = cqrs.measure(["event_upcast"], warm_up_s=0.2, measurement_s=0.3, sample_size=10, processes=1, printer=None)
     ins = df[df["metric"] == "instructions_per_op"]
     assert ins["status"].tolist() == ["not_measured"] and "valgrind" in ins["detail"].iloc[0]
     assert (df[df["metric"] == "ops_per_s"]["status"] == "ok").all()

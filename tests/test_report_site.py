@@ -25,7 +25,7 @@ def site(tmp_path_factory):
             "throughput": {"frameworks": ["allframe", "axum"], "tests": ["json"], "duration_s": 1, "repeats": 1,
                            "warmup_s": 1},
             "cqrs": {"operations": ["command_dispatch", "event_append_memory"], "warm_up_s": 0.2,
-                     "measurement_s": 0.5, "sample_size": 10},
+                     "measurement_s": 0.5, "sample_size": 10, "processes": 2},
             "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
         }
         # two consecutive reports, as `make report` twice: the second one has a baseline and a trend

@@ -27,7 +27,8 @@ from .procs import say
 SUITES = ("size", "cqrs", "memory")
 DEFAULTS = {
     "size": {"configurations": ["minimal", "default", "cqrs"], "profiles": ["release"]},
-    "cqrs": {"operations": None, "warm_up_s": 0.5, "measurement_s": 1.5, "sample_size": 10},
+    # one process per round: the interleaved rounds are the processes whose means are compared
+    "cqrs": {"operations": None, "warm_up_s": 0.5, "measurement_s": 1.0, "sample_size": 10, "processes": 1},
     "memory": {"events": [100_000, 1_000_000], "payloads": ["small", "order"]},
 }
 
@@ -79,7 +80,7 @@ def _measure(suite: str, side: Side, run_id: str, params: dict, first: bool, b, 
         size.measure(params["configurations"], profiles=params["profiles"], peers=False, with_bloat=False, **src)
     elif suite == "cqrs":  # instructions are exact: counted in the first round only
         cqrs.measure(params["operations"], warm_up_s=params["warm_up_s"], measurement_s=params["measurement_s"],
-                     sample_size=params["sample_size"], instructions=first, **src)
+                     sample_size=params["sample_size"], processes=params["processes"], instructions=first, **src)
     elif suite == "memory":
         memory.measure(params["events"], payloads=params["payloads"], heap_profile=False, **src)
 

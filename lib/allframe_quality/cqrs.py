@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import allframe_source, callgrind, cargo, criterion, records
@@ -37,9 +38,10 @@ def _core_pin() -> tuple[list[str], str]:
 def measure(
     operations: Sequence[str] | None = None,
     *,
-    warm_up_s: float = 1.0,
-    measurement_s: float = 3.0,
-    sample_size: int = 20,
+    warm_up_s: float = 0.5,
+    measurement_s: float = 1.0,
+    sample_size: int = 10,
+    processes: int = 5,
     instructions: bool = True,
     allframe_version: str | None = None,
     allframe_checkout: str | None = None,
@@ -52,6 +54,8 @@ def measure(
     ops = pick(b.cqrs.operations, operations or list(b.cqrs.operations), "CQRS operation")
     if sample_size < 10:
         raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    if processes < 1:
+        raise BudgetError(f"processes must be at least 1, got {processes}")
     if warm_up_s <= 0 or measurement_s <= 0:
         raise BudgetError("warm_up_s and measurement_s must be positive seconds")
     source = allframe_source.resolve(allframe_version, allframe_checkout, b)
@@ -72,45 +76,66 @@ def measure(
             rows += [records.record(suite=SUITE, subject="allframe", config=o.name, metric="instructions_per_op",
                                     unit="instructions", status="failed", detail=built.failure_text()) for o in ops]
 
+    # Each operation runs in `processes` separate criterion processes, round-robin across operations:
+    # between-process variation (heap layout, the VM's moods) is far larger here than criterion's
+    # within-process interval, so only process means are honest samples for comparing runs.
+    per_op: dict[str, list] = {o.name: [] for o in ops}
+    failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="criterion-") as home:
-        for o in ops:
-            base = dict(suite=SUITE, subject="allframe", config=o.name)
-            if not bench.ok:
-                rows.append(records.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=bench.failure_text()))
-                continue
-            if printer:
-                printer(f"criterion: {o.name} ({warm_up_s:g}s warm-up, {measurement_s:g}s, {sample_size} samples)")
-            done = run([*pin, str(bench.executable), "--bench", "--noplot", "--warm-up-time", str(warm_up_s),
-                        "--measurement-time", str(measurement_s), "--sample-size", str(sample_size),
-                        f"^{GROUP}/{o.name}$"], env=dict(os.environ, CRITERION_HOME=home), cwd=workspace)
-            try:
-                if not done.ok:
-                    raise criterion.CriterionError(f"exit {done.returncode}:\n" + "\n".join(done.stderr_tail[-15:]))
-                r = criterion.read(Path(home) / GROUP / o.name)
-            except criterion.CriterionError as e:
-                rows.append(records.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=str(e)))
-                continue
-            m, md = r.mean, r.median
-            rows += [
-                records.record(**base, metric="ns_per_op", unit="ns", value=m.point, lo=m.lo, hi=m.hi,
-                               detail=f"criterion mean, {m.confidence:.0%} CI"),
-                records.record(**base, metric="ns_per_op_median", unit="ns", value=md.point, lo=md.lo, hi=md.hi),
-                records.record(**base, metric="ops_per_s", unit="ops/s", value=1e9 / m.point, lo=1e9 / m.hi, hi=1e9 / m.lo),
-            ]
-            rows += [records.record(**base, metric="ns_per_op_sample", unit="ns", value=v, sample=i)
-                     for i, v in enumerate(r.per_iter_ns)]
-            if ops_bin is not None:
+        for k in range(processes):
+            for o in ops:
+                if not bench.ok or o.name in failed:
+                    continue
+                if printer:
+                    printer(f"criterion: {o.name} process {k + 1}/{processes} ({warm_up_s:g}s warm-up, {measurement_s:g}s, "
+                            f"{sample_size} samples)")
+                done = run([*pin, str(bench.executable), "--bench", "--noplot", "--warm-up-time", str(warm_up_s),
+                            "--measurement-time", str(measurement_s), "--sample-size", str(sample_size),
+                            f"^{GROUP}/{o.name}$"], env=dict(os.environ, CRITERION_HOME=home), cwd=workspace)
                 try:
-                    per = callgrind.per_operation([str(ops_bin), o.name], o.callgrind_n[0], o.callgrind_n[1])
-                    rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
-                                               value=per.instructions,
-                                               detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})"))
-                except callgrind.CallgrindError as e:
-                    rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
-                                               status="failed", detail=str(e)))
-            elif instructions:
+                    if not done.ok:
+                        raise criterion.CriterionError(f"exit {done.returncode}:\n" + "\n".join(done.stderr_tail[-15:]))
+                    per_op[o.name].append(criterion.read(Path(home) / GROUP / o.name))
+                except criterion.CriterionError as e:
+                    failed[o.name] = str(e)
+    for o in ops:
+        base = dict(suite=SUITE, subject="allframe", config=o.name)
+        if not bench.ok or o.name in failed:
+            rows.append(records.record(**base, metric="ns_per_op", unit="ns", status="failed",
+                                       detail=bench.failure_text() if not bench.ok else failed[o.name]))
+            continue
+        results = per_op[o.name]
+        means = np.array([r.mean.point for r in results])
+        if len(results) == 1:   # one process: criterion's own interval
+            m = results[0].mean
+            point, lo, hi, how = m.point, m.lo, m.hi, f"criterion mean, {m.confidence:.0%} CI (one process)"
+        else:
+            point = float(means.mean())
+            boot = np.random.default_rng(0).choice(means, (2000, len(means))).mean(axis=1)
+            lo, hi = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+            how = f"mean of {len(means)} process means, bootstrap 95% CI"
+        median = float(np.median([r.median.point for r in results]))
+        rows += [
+            records.record(**base, metric="ns_per_op", unit="ns", value=point, lo=lo, hi=hi, detail=how),
+            records.record(**base, metric="ns_per_op_median", unit="ns", value=median),
+            records.record(**base, metric="ops_per_s", unit="ops/s", value=1e9 / point, lo=1e9 / hi, hi=1e9 / lo),
+        ]
+        rows += [records.record(**base, metric="ns_per_op_process", unit="ns", value=v, sample=k,
+                                detail="criterion mean of one process") for k, v in enumerate(means)]
+        rows += [records.record(**base, metric="ns_per_op_sample", unit="ns", value=v, sample=k * 1000 + i)
+                 for k, r in enumerate(results) for i, v in enumerate(r.per_iter_ns)]
+        if ops_bin is not None:
+            try:
+                per = callgrind.per_operation([str(ops_bin), o.name], o.callgrind_n[0], o.callgrind_n[1])
                 rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
-                                           status="not_measured", detail="valgrind is not installed: time only"))
+                                           value=per.instructions,
+                                           detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})"))
+            except callgrind.CallgrindError as e:
+                rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
+                                           status="failed", detail=str(e)))
+        elif instructions and not callgrind.available():
+            rows.append(records.record(**base, metric="instructions_per_op", unit="instructions",
+                                       status="not_measured", detail="valgrind is not installed: time only"))
     for name, why in b.cqrs.not_measured.items():
         rows.append(records.record(suite=SUITE, subject="allframe", config=name, metric="ns_per_op", unit="ns",
                                    status="not_measured", detail=why))
@@ -118,7 +143,7 @@ def measure(
     records.save_suite(run_id, SUITE, df, {
         "allframe": source.describe(), "pinning": pinning,
         "parameters": {"operations": [o.name for o in ops], "warm_up_s": warm_up_s, "measurement_s": measurement_s,
-                       "sample_size": sample_size, "instructions": instructions},
+                       "sample_size": sample_size, "processes": processes, "instructions": instructions},
         "seconds": round(time.monotonic() - started, 1),
     })
     if printer:

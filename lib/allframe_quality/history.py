@@ -43,6 +43,8 @@ TRACKED: dict[tuple[str, str], Metric] = {
     ("throughput", "share_of_hyper_pct"): Metric("share_of_hyper_pct", False, "samples", "median",
                                                  label="% of Hyper's req/s in the same repeat"),
     ("throughput", "server_peak_rss_bytes"): Metric("server_peak_rss_bytes", True, "single", label="server peak RSS (bytes)"),
+    # one sample per criterion process (runs before processes existed: criterion's samples of one process)
+    ("cqrs", "ns_per_op_process"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),
     ("cqrs", "ns_per_op_sample"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),
     ("cqrs", "ns_per_op"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),  # failures only
     ("cqrs", "instructions_per_op"): Metric("instructions_per_op", True, "exact", label="instructions per operation"),
@@ -98,6 +100,8 @@ def rows_for_run(run_id: str, suites: list[str] | None = None) -> pd.DataFrame:
         return empty()
     df = pd.concat([records.load_records(run_id, s) for s in names], ignore_index=True)
     df = pd.concat([df, _shares_of_hyper(df)], ignore_index=True)
+    if (df["metric"] == "ns_per_op_process").any():
+        df = df[df["metric"] != "ns_per_op_sample"]
     keep = [(s, m) in TRACKED for s, m in zip(df["suite"], df["metric"])]
     df = df[keep].copy()
     df["metric"] = [TRACKED[(s, m)].name for s, m in zip(df["suite"], df["metric"])]

@@ -125,7 +125,8 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             continue
         base = groups_b.get(k)
         row = dict(zip(key, k), unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
-                   lo_pct=np.nan, hi_pct=np.nan, band_pct=bands.get(k), evidence="", verdict="", gate_fail=False)
+                   lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan if bands.get(k) is None else bands[k],
+                   evidence="", verdict="", gate_fail=False)
         c_ok, b_ok = cur[cur["status"] == "ok"]["value"].to_numpy(), None
         if base is not None:
             b_ok = base[base["status"] == "ok"]["value"].to_numpy()
