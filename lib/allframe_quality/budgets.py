@@ -56,6 +56,7 @@ class CqrsOp:
     callgrind_n: tuple[int, int]
     target_ops: float | None = None
     stretch_ops: float | None = None
+    run_level_noise: bool = False   # a whole run's conditions move its time: judged against history only
 
 
 @dataclass(frozen=True)
@@ -202,13 +203,15 @@ def load(path: Path | str | None = None) -> Budgets:
     ops = {}
     for name, o in cq["operations"].items():
         where = f"{w} [cqrs.operations.{name}]"
-        _keys(o, {"label", "covers", "callgrind_n"}, {"target_ops", "stretch_ops"}, where)
+        _keys(o, {"label", "covers", "callgrind_n"}, {"target_ops", "stretch_ops", "run_level_noise"}, where)
+        if not isinstance(o.get("run_level_noise", False), bool):
+            raise BudgetError(f"{where} run_level_noise must be true or false")
         n = o["callgrind_n"]
         if not (isinstance(n, list) and len(n) == 2 and all(isinstance(x, int) and x > 0 for x in n) and n[0] < n[1]):
             raise BudgetError(f"{where} callgrind_n must be two increasing positive integers, got {n!r}")
         ops[name] = CqrsOp(name, o["label"], o["covers"], (n[0], n[1]),
                            _number(o.get("target_ops"), f"{where} target_ops"),
-                           _number(o.get("stretch_ops"), f"{where} stretch_ops"))
+                           _number(o.get("stretch_ops"), f"{where} stretch_ops"), o.get("run_level_noise", False))
     cqrs = CqrsBudgets(_number(cq.get("noise_pct", 1.0), f"{w} [cqrs].noise_pct"), ops, dict(cq.get("not_measured", {})))
 
     m = raw["memory"]

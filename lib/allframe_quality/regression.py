@@ -99,7 +99,7 @@ def noise_band(points: "np.ndarray", min_runs: int) -> float | None:
 
 
 def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_history_runs: int = 6,
-           noise_pct: float = 1.0):
+           noise_pct: float = 1.0, history_only: frozenset = frozenset()):
     """Each tracked metric of `current` against `baseline` (history rows of one run each).
 
     `earlier`: history rows of earlier comparable runs (same machine, same parameters) from which
@@ -107,6 +107,8 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
     the threshold and real: exact for deterministic counts; for samples, the whole bootstrap interval
     past the threshold; and past the metric's noise band once there is enough history. A change past
     the threshold that cannot be established (one value per run, no history yet) is "unconfirmed".
+    `history_only`: (suite, config, metric) whose run-to-run noise is not in their samples (a whole
+    run's disk conditions): their evidence is the noise band alone.
     """
     import pandas as pd
     from . import history
@@ -158,6 +160,9 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             evidence = f"bootstrap 95% CI over {len(b_ok)}+{len(c_ok)} samples"
             real = c.verdict in (REGRESSED, IMPROVED)
             past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
+            if (k[0], k[2], k[5]) in history_only:
+                evidence = f"run-level noise: history only ({len(b_ok)}+{len(c_ok)} samples)"
+                real = band is not None
         else:
             pct = (row["current"] / row["baseline"] - 1) * 100
             c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
@@ -170,7 +175,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
         worse = c.change_pct > 0 if lower else c.change_pct < 0
         if real and past:
             row["verdict"] = REGRESSED if worse else IMPROVED
-        elif past and not real and band is None and evidence.startswith(("one value", "too few")):
+        elif past and not real and band is None and evidence.startswith(("one value", "too few", "run-level")):
             row["verdict"] = UNCONFIRMED
         elif real:
             row["verdict"] = BELOW
@@ -226,9 +231,14 @@ def against_baseline(run_id: str, suites: list[str] | None = None, baseline: str
                        & (hist["params"] == mine["params"].iloc[0]) & (hist["run_id"] < run_id)]
         frames.append(detect(mine, hist[(hist["run_id"] == base) & (hist["suite"] == suite)], earlier,
                              threshold_pct=b.regression_threshold_pct, min_history_runs=b.min_history_runs,
-                             noise_pct=b.cqrs.noise_pct))
+                             noise_pct=b.cqrs.noise_pct, history_only=history_only(b)))
     changes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHANGE_COLUMNS)
     return bases, changes
+
+
+def history_only(b) -> frozenset:
+    """Metrics whose evidence is their history's noise band alone (quality.toml: run_level_noise)."""
+    return frozenset(("cqrs", o.name, "ns_per_op") for o in b.cqrs.operations.values() if o.run_level_noise)
 
 
 def describe(r: dict) -> str:
