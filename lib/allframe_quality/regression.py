@@ -127,7 +127,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             continue
         base = groups_b.get(k)
         row = dict(zip(key, k), unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
-                   lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan if bands.get(k) is None else bands[k],
+                   lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan,
                    evidence="", verdict="", gate_fail=False)
         c_ok, b_ok = cur[cur["status"] == "ok"]["value"].to_numpy(), None
         if base is not None:
@@ -150,7 +150,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             out.append(row)
             continue
         lower = spec.lower_is_better
-        band = bands.get(k)
+        band = bands.get(k) if spec.kind != "exact" else None   # deterministic: no noise to learn
         if spec.kind == "exact":
             c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
             evidence, real = "exact count", c.verdict != NO_CHANGE
@@ -171,7 +171,8 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
         if band is not None:
             evidence += f"; history noise band ±{band:.1f}%"
             real = real and abs(c.change_pct) > band
-        row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence)
+        row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence,
+                   band_pct=np.nan if band is None else band)
         worse = c.change_pct > 0 if lower else c.change_pct < 0
         if real and past:
             row["verdict"] = REGRESSED if worse else IMPROVED
