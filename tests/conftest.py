@@ -54,7 +54,8 @@ def slowed_allframe(src: Path, dest: Path, spins: int) -> Path:
 RNG = __import__("numpy").random.default_rng(3)
 
 
-def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, fingerprint: str | None = None) -> str:
+def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, fingerprint: str | None = None,
+              instructions: float = 1253.0) -> str:
     """A CQRS suite saved the way cqrs.measure saves it: samples, a summary row, instructions."""
     records.start_run(run_id)
     if fingerprint:  # another machine: rewrite the fingerprint in meta.json
@@ -69,7 +70,7 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
     rows += [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op", unit="ns",
                             value=samples.mean(), lo=samples.min(), hi=samples.max()),
              records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="instructions_per_op",
-                            unit="instructions", value=1253.0)]
+                            unit="instructions", value=instructions)]
     records.save_suite(run_id, "cqrs", records.frame(rows, run_id),
                        {"parameters": params or {"measurement_s": 3.0}, "allframe": {"label": "allframe-core 0.1.28"}})
     return run_id

@@ -39,7 +39,7 @@ def test_a_regression_fails_the_gate_writes_the_summary_and_posts(data_dir, tmp_
     monkeypatch.setenv(alerts.REPORT_URL_ENV, "https://example.org/allframe-quality/")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     save_cqrs("20260101T000000Z-00001", 100)
-    save_cqrs("20260102T000000Z-00002", 130)          # 30 % slower: a regression
+    save_cqrs("20260102T000000Z-00002", 130, instructions=1600)   # 30 % slower, 28 % more instructions
     out = tmp_path / "summary.md"
     assert gate.main(["--run", "20260102T000000Z-00002", "--summary", str(out)]) == 1
     md = out.read_text()
@@ -64,7 +64,7 @@ def test_a_passing_gate_sends_nothing(data_dir, webhook, monkeypatch):
 def test_an_unreachable_webhook_is_reported_and_keeps_the_verdict(data_dir, monkeypatch, capsys):
     monkeypatch.setenv(alerts.WEBHOOK_ENV, "http://127.0.0.1:9/nothing-listens-here")
     save_cqrs("20260101T000000Z-00001", 100)
-    save_cqrs("20260102T000000Z-00002", 130)
+    save_cqrs("20260102T000000Z-00002", 130, instructions=1600)
     assert gate.main(["--run", "20260102T000000Z-00002"]) == 1
     assert "alert webhook AFQ_ALERT_WEBHOOK_URL could not be reached" in capsys.readouterr().err
 

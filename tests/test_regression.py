@@ -67,13 +67,16 @@ def test_one_value_per_run_needs_history_to_count():
     base, cur = _rows("a", [100.0]), _rows("b", [120.0])
     ch = r.detect(cur, base)
     assert ch["verdict"].tolist() == [r.UNCONFIRMED] and not ch["gate_fail"].any()
-    # a quiet history (±1 %) makes the band narrow: now 20 % is a regression
-    quiet = pd.concat([_rows(f"h{i}", [100.0 + (i % 2)], started=f"2025-12-0{i + 1}") for i in range(7)])
-    ch = r.detect(cur, base, quiet)
+    # a quiet history (±1 %) makes the band narrow, but a few runs are not yet evidence enough
+    def hist(n, value):
+        return pd.concat([_rows(f"h{i}", [value(i)], started=f"2025-12-{i + 1:02d}") for i in range(n)])
+    ch = r.detect(cur, base, hist(7, lambda i: 100.0 + (i % 2)))
+    assert ch["verdict"].tolist() == [r.UNCONFIRMED] and "not settled" in ch["evidence"].iloc[0]
+    # once settled (more than SETTLED earlier runs), 20 % past a ±1 % band is a regression
+    ch = r.detect(cur, base, hist(r.SETTLED + 2, lambda i: 100.0 + (i % 2)))
     assert ch["verdict"].tolist() == [r.REGRESSED] and ch["gate_fail"].all() and ch["band_pct"].iloc[0] < 5
     # a noisy history (±30 % swings) makes 20 % indistinguishable from noise
-    noisy = pd.concat([_rows(f"h{i}", [100.0 if i % 2 else 130.0], started=f"2025-12-0{i + 1}") for i in range(7)])
-    ch = r.detect(cur, base, noisy)
+    ch = r.detect(cur, base, hist(r.SETTLED + 2, lambda i: 100.0 if i % 2 else 130.0))
     assert ch["verdict"].tolist() == [r.WITHIN_NOISE] and ch["band_pct"].iloc[0] > 20
 
 

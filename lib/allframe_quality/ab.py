@@ -141,7 +141,7 @@ def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, para
                         side.runs.append(run_id)
         pooled = {s.name: _pooled(s.runs, s.name) for s in sides}
         changes = regression.detect(pooled["B"], pooled["A"], threshold_pct=bud.regression_threshold_pct,
-                                    noise_pct=bud.cqrs.noise_pct)
+                                    noise_pct=bud.cqrs.noise_pct, interleaved=True)
         meta = records.load_meta(sides[0].runs[0])
     cmp = Comparison(ab_id, sides[0], sides[1], list(suites), rounds, changes, time.monotonic() - started, meta,
                      bud.regression_threshold_pct)

@@ -32,6 +32,8 @@ class Metric:
     kind: str             # exact (deterministic count) | samples (repeated) | single (one value per run)
     point: str = "mean"   # how samples make one value: mean | median
     label: str = ""
+    detect: bool = True   # False: a trend only, never a regression verdict
+    corroborated_by: str = ""  # an exact metric of the same item that a run-to-run change must move too
 
 
 # (suite, metric in the run records) -> how the history tracks it. Everything else stays in data/runs.
@@ -39,14 +41,22 @@ TRACKED: dict[tuple[str, str], Metric] = {
     ("size", "file_bytes"): Metric("file_bytes", True, "exact", label="binary size (bytes)"),
     ("size", "stripped_bytes"): Metric("stripped_bytes", True, "exact", label="stripped size (bytes)"),
     ("size", "text_bytes"): Metric("text_bytes", True, "exact", label=".text (bytes)"),
-    ("throughput", "rps"): Metric("rps", False, "samples", "median", label="req/s"),
+    # Absolute req/s move with the whole machine (A/A: every framework +30-70 % between two runs of one
+    # build): a trend only. Regressions are judged on AllFrame's share of Hyper in the same repeat.
+    ("throughput", "rps"): Metric("rps", False, "samples", "median", label="req/s", detect=False),
     ("throughput", "share_of_hyper_pct"): Metric("share_of_hyper_pct", False, "samples", "median",
                                                  label="% of Hyper's req/s in the same repeat"),
     ("throughput", "server_peak_rss_bytes"): Metric("server_peak_rss_bytes", True, "single", label="server peak RSS (bytes)"),
     # one sample per criterion process (runs before processes existed: criterion's samples of one process)
-    ("cqrs", "ns_per_op_process"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),
-    ("cqrs", "ns_per_op_sample"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),
-    ("cqrs", "ns_per_op"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation"),  # failures only
+    # Between separate runs the machine itself moves times (A/A: all operations -20 % together after a
+    # quiet spell), so a time change between runs counts only when the operation's instructions moved too;
+    # interleaved A/B rounds need no such help (drift hits both sides).
+    ("cqrs", "ns_per_op_process"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",
+                                          corroborated_by="instructions_per_op"),
+    ("cqrs", "ns_per_op_sample"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",
+                                         corroborated_by="instructions_per_op"),
+    ("cqrs", "ns_per_op"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",
+                                  corroborated_by="instructions_per_op"),  # failures only
     ("cqrs", "instructions_per_op"): Metric("instructions_per_op", True, "exact", label="instructions per operation"),
     ("memory", "used_bytes"): Metric("used_bytes", True, "single", label="memory used (bytes)"),
     ("memory", "peak_rss_bytes"): Metric("peak_rss_bytes", True, "single", label="peak RSS (bytes)"),

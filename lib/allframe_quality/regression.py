@@ -86,20 +86,26 @@ class BaselineError(LookupError):
     pass
 
 
-def noise_band(points: "np.ndarray", min_runs: int) -> float | None:
+SETTLED = 12   # adjacent changes before a noise band alone is evidence enough
+
+
+def noise_band(points: "np.ndarray", min_runs: int, settled: int = SETTLED) -> float | None:
     """A metric's own run-to-run noise, in %: Q3 + 3 IQR of |relative change| between adjacent
-    earlier runs (rustc-perf's rule). None with fewer than min_runs runs."""
+    earlier runs (rustc-perf's rule). Quartiles of a few changes are unreliable, so until there are
+    `settled` changes the band is at least the largest change already seen between comparable runs.
+    None with fewer than min_runs runs."""
     v = np.asarray(points, float)
-    v = v[np.isfinite(v)]
+    v = v[np.isfinite(v) & (v != 0)]
     if len(v) < max(min_runs, 3):
         return None
     rel = np.abs(v[1:] / v[:-1] - 1) * 100
     q1, q3 = np.quantile(rel, [0.25, 0.75])
-    return float(q3 + 3 * (q3 - q1))
+    band = float(q3 + 3 * (q3 - q1))
+    return band if len(rel) >= settled else max(band, float(rel.max()))
 
 
 def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_history_runs: int = 6,
-           noise_pct: float = 1.0, history_only: frozenset = frozenset()):
+           noise_pct: float = 1.0, history_only: frozenset = frozenset(), interleaved: bool = False):
     """Each tracked metric of `current` against `baseline` (history rows of one run each).
 
     `earlier`: history rows of earlier comparable runs (same machine, same parameters) from which
@@ -108,7 +114,9 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
     past the threshold; and past the metric's noise band once there is enough history. A change past
     the threshold that cannot be established (one value per run, no history yet) is "unconfirmed".
     `history_only`: (suite, config, metric) whose run-to-run noise is not in their samples (a whole
-    run's disk conditions): their evidence is the noise band alone.
+    run's disk conditions): their evidence is the noise band alone. Where the band is the only
+    evidence it must be settled (SETTLED changes). Between separate runs (not `interleaved`), a
+    metric with a corroborating exact metric counts only if that moved too.
     """
     import pandas as pd
     from . import history
@@ -116,14 +124,23 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
     key = history.KEY
     out = []
     groups_b = {k: g for k, g in baseline.groupby(key, dropna=False)}
-    bands = {}
+    bands, settled = {}, {}
     if earlier is not None and not earlier.empty:
         pts = history.point_values(earlier).sort_values(["started", "run_id"])
         for k, g in pts.groupby(key, dropna=False):
             bands[k] = noise_band(g["value"].to_numpy(), min_history_runs)
+            settled[k] = g["value"].notna().sum() > SETTLED
+    exact_moved = {}   # (suite, subject, config, variant, item, metric) -> did the exact count change
     for k, cur in current.groupby(key, dropna=False):
         spec = history.SPECS.get((k[0], k[5]))
-        if spec is None:
+        base = groups_b.get(k)
+        if spec is not None and spec.kind == "exact" and base is not None:
+            c_ok, b_ok = cur[cur["status"] == "ok"]["value"], base[base["status"] == "ok"]["value"]
+            if len(c_ok) and len(b_ok) and float(b_ok.mean()) != 0:
+                exact_moved[k] = compare_exact(float(b_ok.mean()), float(c_ok.mean())).verdict != NO_CHANGE
+    for k, cur in current.groupby(key, dropna=False):
+        spec = history.SPECS.get((k[0], k[5]))
+        if spec is None or not spec.detect:
             continue
         base = groups_b.get(k)
         row = dict(zip(key, k), unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
@@ -162,21 +179,27 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
             if (k[0], k[2], k[5]) in history_only:
                 evidence = f"run-level noise: history only ({len(b_ok)}+{len(c_ok)} samples)"
-                real = band is not None
+                real = band is not None and settled.get(k, False)
         else:
             pct = (row["current"] / row["baseline"] - 1) * 100
             c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
             evidence = "one value per run" if len(c_ok) == 1 else f"too few samples ({len(b_ok)}+{len(c_ok)})"
-            real, past = band is not None, abs(pct) > threshold_pct
+            real, past = band is not None and settled.get(k, False), abs(pct) > threshold_pct
         if band is not None:
-            evidence += f"; history noise band ±{band:.1f}%"
+            evidence += f"; history noise band ±{band:.1f}%" + ("" if settled.get(k) else " (not settled yet)")
             real = real and abs(c.change_pct) > band
+        moved = exact_moved.get((*k[:5], spec.corroborated_by)) if spec.corroborated_by and not interleaved else None
+        if moved is False and real:
+            evidence += f"; {spec.corroborated_by} unchanged: the machine may have moved"
+            real = False
         row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence,
                    band_pct=np.nan if band is None else band)
         worse = c.change_pct > 0 if lower else c.change_pct < 0
+        band_only = evidence.startswith(("one value", "too few", "run-level"))
+        undecidable = (band_only and not settled.get(k, False)) or moved is False
         if real and past:
             row["verdict"] = REGRESSED if worse else IMPROVED
-        elif past and not real and band is None and evidence.startswith(("one value", "too few", "run-level")):
+        elif past and undecidable:
             row["verdict"] = UNCONFIRMED
         elif real:
             row["verdict"] = BELOW
@@ -262,6 +285,7 @@ def regression_list(changes) -> list[str]:
                          f"({r['baseline']:,.4g} → {r['current']:,.4g} {r['unit']}; {r['evidence']})")
     n = int((changes["verdict"] == UNCONFIRMED).sum()) if len(changes) else 0
     if n:
-        lines.append(f"{UNCONFIRMED}: {n} change(s) past the threshold with too little evidence to call "
-                     f"(one value per run or too few repeats, and no noise band from history yet)")
+        lines.append(f"{UNCONFIRMED}: {n} change(s) past the threshold with too little evidence to call (one value "
+                     f"per run or too few repeats and no settled noise band yet, or a time change between runs "
+                     f"whose instructions did not move)")
     return lines
