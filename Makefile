@@ -52,7 +52,7 @@ setup-rust:
 report: setup
 	$(PY) -m allframe_quality.cli report $(ARGS)
 
-gate: setup
+gate: $(VENV)/.installed
 	$(PY) -m allframe_quality.cli gate $(ARGS)
 
 # A/B: A and B are 'pinned', an exact registry version, or a local checkout path.

@@ -39,16 +39,22 @@ def registry_allframe() -> Path:
 SPIN_ANCHOR = "    pub async fn dispatch<C: Command>(&self, command: C) -> CommandResult<E> {\n"
 
 
+def patched_allframe(src: Path, dest: Path, relpath: str, edit) -> Path:
+    """A copy of allframe-core with one source file rewritten by `edit(text) -> text`, to measure as a checkout."""
+    import shutil
+    shutil.copytree(src, dest)
+    f = dest / relpath
+    f.write_text(edit(f.read_text()))
+    return dest
+
+
 def slowed_allframe(src: Path, dest: Path, spins: int) -> Path:
     """A copy of allframe-core whose CommandBus::dispatch first spins `spins` times: an injected,
     known slowdown of one operation (and only that one) for the regression detector to catch."""
-    import shutil
-    shutil.copytree(src, dest)
-    bus = dest / "src" / "cqrs" / "command_bus.rs"
-    text = bus.read_text()
-    assert text.count(SPIN_ANCHOR) == 1, f"{bus}: dispatch signature changed; update SPIN_ANCHOR"
-    bus.write_text(text.replace(SPIN_ANCHOR, SPIN_ANCHOR + f"        for i in 0..{spins}u64 {{ std::hint::black_box(i); }}\n"))
-    return dest
+    def spin(text: str) -> str:
+        assert text.count(SPIN_ANCHOR) == 1, "command_bus.rs: dispatch signature changed; update SPIN_ANCHOR"
+        return text.replace(SPIN_ANCHOR, SPIN_ANCHOR + f"        for i in 0..{spins}u64 {{ std::hint::black_box(i); }}\n")
+    return patched_allframe(src, dest, "src/cqrs/command_bus.rs", spin)
 
 
 RNG = __import__("numpy").random.default_rng(3)

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from allframe_quality import budgets, gate, paths, records, size
+from conftest import patched_allframe
 
 pytestmark = pytest.mark.slow
 
@@ -91,11 +92,8 @@ def test_gate_without_a_run_exits_2(data_dir, capsys):
 
 def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tmp_path, data_dir):
     """A real compile failure: a copy of allframe-core with an injected error, measured as a checkout."""
-    import shutil
-    broken = tmp_path / "allframe-core"
-    shutil.copytree(registry_allframe, broken)
-    lib = broken / "src" / "lib.rs"
-    lib.write_text(lib.read_text() + '\ncompile_error!("injected by the allframe-quality test suite");\n')
+    broken = patched_allframe(registry_allframe, tmp_path / "allframe-core", "src/lib.rs",
+                              lambda t: t + '\ncompile_error!("injected by the allframe-quality test suite");\n')
     run_id, df = size.measure(["minimal"], profiles=["release"], peers=False, allframe_checkout=str(broken), printer=None)
     row = df[df["metric"] == "file_bytes"].iloc[0]
     assert row["status"] == "failed" and "injected by the allframe-quality test suite" in row["detail"]

@@ -11,29 +11,25 @@ from pathlib import Path
 from . import ab, alerts, atomic, gate, history, publish, records
 
 
-def _params(pairs: list[str]) -> dict[str, dict]:
-    """NOTEBOOK.KEY=VALUE pairs (VALUE parsed as YAML: lists, numbers, booleans, null) -> per-notebook dicts."""
+def _params(pairs: list[str], valid=None, what: str = "notebook") -> dict[str, dict]:
+    """NAME.KEY=VALUE pairs (VALUE parsed as YAML: lists, numbers, booleans, null) -> per-name dicts;
+    NAME is a notebook for report, a suite for ab."""
+    valid = publish.NOTEBOOKS if valid is None else valid
     out: dict[str, dict] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         nb, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise SystemExit(f"bad --param {pair!r}: expected NOTEBOOK.KEY=VALUE, e.g. size.profiles='[release]'")
-        if nb not in publish.NOTEBOOKS:
-            raise SystemExit(f"bad --param {pair!r}: unknown notebook {nb!r}; valid: {sorted(publish.NOTEBOOKS)}")
+            raise SystemExit(f"bad --param {pair!r}: expected {what.upper()}.KEY=VALUE, e.g. size.profiles='[release]'")
+        if nb not in valid:
+            raise SystemExit(f"bad --param {pair!r}: unknown {what} {nb!r}; valid: {sorted(valid)}")
         out.setdefault(nb, {})[name] = yaml.safe_load(value)
     return out
 
 
 def _ab(a) -> int:
     from . import budgets
-    params: dict[str, dict] = {}
-    for pair in a.param:
-        key, sep, value = pair.partition("=")
-        suite, dot, name = key.partition(".")
-        if not sep or not dot or suite not in ab.SUITES:
-            raise SystemExit(f"bad --param {pair!r}: expected SUITE.KEY=VALUE with SUITE in {list(ab.SUITES)}")
-        params.setdefault(suite, {})[name] = yaml.safe_load(value)
+    params = _params(a.param, ab.SUITES, "suite")
     try:
         c = ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=params)
     except (budgets.BudgetError, ab.allframe_source.SourceError) as e:
@@ -67,10 +63,6 @@ def _history(a) -> int:
     try:
         if a.action == "rebuild":
             h = history.rebuild()
-        elif a.action == "merge":
-            if not a.file:
-                raise SystemExit("history merge needs the FILE to merge")
-            h = history.merge_file(Path(a.file))
         else:
             h = history.load()
     except history.HistoryError as e:
@@ -104,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="a suite parameter, VALUE in YAML, e.g. -p cqrs.operations='[command_dispatch]'")
     ab_p.add_argument("--out", help="also write the Markdown to this file (for a PR comment)")
     h = sub.add_parser("history", help="maintain data/history.parquet")
-    h.add_argument("action", choices=["rebuild", "merge", "show"],
-                   help="rebuild: from data/runs; merge FILE: union another history in; show: what it holds")
-    h.add_argument("file", nargs="?", help="the history file to merge")
+    h.add_argument("action", choices=["rebuild", "show"], help="rebuild: from data/runs; show: what it holds")
     m = sub.add_parser("merge", help="bring run directories from parallel jobs into data/runs and the history")
     m.add_argument("dirs", nargs="+", help="run directories (data/runs/<run_id>) or data directories holding runs/")
     c = sub.add_parser("comment", help="join Markdown files into one PR comment under GitHub's size limit")

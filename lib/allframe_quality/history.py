@@ -219,13 +219,6 @@ def append(run_id: str, suites: list[str] | None = None) -> pd.DataFrame:
     return add(rows_for_run(run_id, suites))
 
 
-def merge_file(other: Path) -> pd.DataFrame:
-    """Union another history (e.g. the published one, fetched by CI) into ours; ours wins on overlap."""
-    theirs = load(Path(other))
-    mine = set(zip(*[load()[c] for c in ("run_id", "suite")]))
-    return add(theirs[[k not in mine for k in zip(theirs["run_id"], theirs["suite"])]])
-
-
 def rebuild() -> pd.DataFrame:
     """The history from every run under data/runs (a fresh start, or after a corrupt file was moved away)."""
     frames = [rows_for_run(r) for r in records.list_runs()]

@@ -91,9 +91,8 @@ def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
-def _latest_changes() -> tuple[str, list[str]]:
+def _latest_changes(hist) -> tuple[str, list[str]]:
     """The newest run in the history and its regression list (empty when there is no history)."""
-    hist = history.load()
     if hist.empty:
         return "", []
     run = str(hist["run_id"].max())
@@ -152,19 +151,19 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
                 f"kernel {_esc(m.get('kernel'))}; machine {_esc(m.get('fingerprint'))}) — suites {_esc(', '.join(meta['suites']))}; "
                 f"{_esc(af)}; project commit {_esc((proj.get('commit') or '?')[:12])}{' (dirty)' if proj.get('dirty') else ''}.</p>")
     try:
-        changed_run, listed = _latest_changes()
+        hist = history.load()
+        changed_run, listed = _latest_changes(hist)
     except Exception as e:  # the front page must still be written; the trends page shows the traceback
-        changed_run, listed = "", [f"could not compare: {type(e).__name__}: {e}"]
+        hist, changed_run, listed = history.empty(), "", [f"could not compare: {type(e).__name__}: {e}"]
     trends_link = "<a href='trends.html'>Trends and regressions</a>" if (paths.site_dir() / "trends.html").exists() else "Trends (not rendered yet)"
     changes = (f"<h2>{trends_link}</h2>\n<p class='muted'>Run {_esc(changed_run)} against each suite's previous comparable run.</p>\n<ul>"
                + ("".join(f"<li>{_esc(x)}</li>" for x in listed) or "<li>no regressions or improvements</li>") + "</ul>\n"
                if changed_run or listed else "")
     hist_file = paths.site_dir() / history.path().name
     download = ""
-    if hist_file.exists():
-        h = history.load(hist_file)
+    if hist_file.exists() and not hist.empty:  # the copy publish_history made of the same file
         download = (f"<p class='muted'>History: <a href='{_esc(hist_file.name)}' download>{_esc(hist_file.name)}</a> "
-                    f"({h['run_id'].nunique()} runs on {h['fingerprint'].nunique()} machine(s), {len(h):,} rows, "
+                    f"({hist['run_id'].nunique()} runs on {hist['fingerprint'].nunique()} machine(s), {len(hist):,} rows, "
                     f"{hist_file.stat().st_size / 1024:,.1f} KiB; Parquet, columns as in lib/allframe_quality/history.py).</p>")
     overall = (f"{'❌' if failed_total else '✅'} {total} budget checks across the suites, {failed_total} failed"
                if total else "no runs yet: make report")

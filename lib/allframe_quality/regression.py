@@ -72,7 +72,6 @@ def gate_fails(change: Change, threshold_pct: float, lower_is_better: bool = Tru
 # ---------------------------------------------------------------- every tracked metric, run against run
 
 BROKE, FIXED, NEW, BELOW, UNCONFIRMED = "broke", "fixed", "new", "below threshold", "unconfirmed"
-COUNTED = (REGRESSED, IMPROVED, BROKE)   # what the regression list names
 CHANGE_COLUMNS = ["suite", "subject", "config", "variant", "item", "metric", "unit", "baseline", "current",
                   "change_pct", "lo_pct", "hi_pct", "band_pct", "evidence", "verdict", "gate_fail"]
 
@@ -89,13 +88,18 @@ class BaselineError(LookupError):
 SETTLED = 12   # adjacent changes before a noise band alone is evidence enough
 
 
+def _usable(points) -> "np.ndarray":
+    """Run values a relative change can be taken between: finite and not zero."""
+    v = np.asarray(points, float)
+    return v[np.isfinite(v) & (v != 0)]
+
+
 def noise_band(points: "np.ndarray", min_runs: int, settled: int = SETTLED) -> float | None:
     """A metric's own run-to-run noise, in %: Q3 + 3 IQR of |relative change| between adjacent
     earlier runs (rustc-perf's rule). Quartiles of a few changes are unreliable, so until there are
     `settled` changes the band is at least the largest change already seen between comparable runs.
     None with fewer than min_runs runs."""
-    v = np.asarray(points, float)
-    v = v[np.isfinite(v) & (v != 0)]
+    v = _usable(points)
     if len(v) < max(min_runs, 3):
         return None
     rel = np.abs(v[1:] / v[:-1] - 1) * 100
@@ -129,7 +133,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
         pts = history.point_values(earlier).sort_values(["started", "run_id"])
         for k, g in pts.groupby(key, dropna=False):
             bands[k] = noise_band(g["value"].to_numpy(), min_history_runs)
-            settled[k] = g["value"].notna().sum() > SETTLED
+            settled[k] = len(_usable(g["value"].to_numpy())) - 1 >= SETTLED   # as noise_band counts changes
     exact_moved = {}   # (suite, subject, config, variant, item, metric) -> did the exact count change
     for k, cur in current.groupby(key, dropna=False):
         spec = history.SPECS.get((k[0], k[5]))
@@ -171,13 +175,14 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
         if spec.kind == "exact":
             c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
             evidence, real = "exact count", c.verdict != NO_CHANGE
-            past = abs(c.change_pct) > threshold_pct
+            past, band_only = abs(c.change_pct) > threshold_pct, False
         elif len(c_ok) >= MIN_SAMPLES and len(b_ok) >= MIN_SAMPLES:
             c = compare_samples(b_ok, c_ok, noise_pct=noise_pct, lower_is_better=lower)
             evidence = f"bootstrap 95% CI over {len(b_ok)}+{len(c_ok)} samples"
             real = c.verdict in (REGRESSED, IMPROVED)
             past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
-            if (k[0], k[2], k[5]) in history_only:
+            band_only = (k[0], k[2], k[5]) in history_only
+            if band_only:
                 evidence = f"run-level noise: history only ({len(b_ok)}+{len(c_ok)} samples)"
                 real = band is not None and settled.get(k, False)
         else:
@@ -185,6 +190,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
             evidence = "one value per run" if len(c_ok) == 1 else f"too few samples ({len(b_ok)}+{len(c_ok)})"
             real, past = band is not None and settled.get(k, False), abs(pct) > threshold_pct
+            band_only = True
         if band is not None:
             evidence += f"; history noise band ±{band:.1f}%" + ("" if settled.get(k) else " (not settled yet)")
             real = real and abs(c.change_pct) > band
@@ -195,7 +201,6 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
         row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence,
                    band_pct=np.nan if band is None else band)
         worse = c.change_pct > 0 if lower else c.change_pct < 0
-        band_only = evidence.startswith(("one value", "too few", "run-level"))
         undecidable = (band_only and not settled.get(k, False)) or moved is False
         if real and past:
             row["verdict"] = REGRESSED if worse else IMPROVED

@@ -28,11 +28,12 @@ def points(hist: pd.DataFrame, suite: str, metric: str, *, scale: float = 1.0, i
         d = d[d[k].isin(v if isinstance(v, (list, tuple, set)) else [v])]
     p = history.point_values(d)
     if p.empty:
-        return pd.DataFrame(columns=["started", "run_id", "series", "value", "machine", "allframe", "commit"])
+        return pd.DataFrame(columns=["started", "run_id", "series", "value", "machine", "allframe", "commit",
+                                     *history.KEY[1:5]])
     p["value"] = scale / p["value"] if invert else p["value"] / scale
     p["series"] = [" ".join(str(r[c]) for c in series if r[c]) for r in p.to_dict("records")]
     p["machine"] = machine_label(p)
-    return p[["started", "run_id", "series", "value", "machine", "allframe", "commit", *[c for c in series]]]
+    return p[["started", "run_id", "series", "value", "machine", "allframe", "commit", *history.KEY[1:5]]]
 
 
 def runs_table(hist: pd.DataFrame) -> pd.DataFrame:
