@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allframe_quality import records
+from allframe_quality import suite, records
 
 import pytest
 
@@ -79,4 +79,5 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
                             unit="instructions", value=instructions)]
     records.save_suite(run_id, "cqrs", records.frame(rows, run_id),
                        {"parameters": params or {"measurement_s": 3.0}, "allframe": {"label": "allframe-core 0.1.28"}})
+    suite.add_to_history(run_id, "cqrs")
     return run_id

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import pytest
 
-from allframe_quality import history, records, regression
+from allframe_quality import suite, history, records, regression
 from conftest import save_cqrs
 
 
@@ -131,6 +131,7 @@ def test_runs_from_parallel_jobs_merge_into_one(tmp_path, monkeypatch):
     rows = [records.record(suite="size", subject="allframe", config="minimal", variant="release", metric="file_bytes",
                            unit="bytes", value=1_180_024)]
     records.save_suite(run, "size", records.frame(rows, run), {"parameters": {}})
+    suite.add_to_history(run, "size")
     monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "merged"))
     assert cli.main(["merge", str(tmp_path / "job-size"), str(tmp_path / "job-cqrs")]) == 0
     meta = records.load_meta(run)

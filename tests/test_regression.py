@@ -24,23 +24,25 @@ def test_sample_verdicts(shift, verdict):
     assert c.lo_pct <= c.change_pct <= c.hi_pct
 
 
-def test_gate_needs_both_significance_and_size():
-    slower = r.compare_samples(BASE, RNG.normal(1150, 10, 40))
-    assert r.gate_fails(slower, threshold_pct=10)
-    assert not r.gate_fails(slower, threshold_pct=20)      # real, but under the threshold
-    # the point estimate is past 10 % but the interval reaches below it: not proven, no failure
-    borderline = r.Change(100, 110.2, 10.2, 5.2, 14.7, r.REGRESSED)
-    assert not r.gate_fails(borderline, threshold_pct=10)
-    noisy = r.compare_samples(BASE, RNG.normal(1150, 800, 40))
-    assert noisy.verdict != r.REGRESSED or noisy.lo_pct > 1  # wide spread: not called regressed on a whim
-    assert not r.gate_fails(r.compare_samples(BASE, BASE * 0.8), threshold_pct=10)  # improvements never fail
+def test_detect_needs_both_significance_and_size():
+    """A time change fails the gate only when the whole interval is past the threshold; improvements never fail."""
+    base = _rows("a", list(RNG.normal(1000, 10, 20)), "ns_per_op", "cqrs")
+    slower = _rows("b", list(RNG.normal(1150, 10, 20)), "ns_per_op", "cqrs")
+    ch = r.detect(slower, base, interleaved=True)
+    assert ch["verdict"].tolist() == [r.REGRESSED] and ch["gate_fail"].all()
+    ch = r.detect(slower, base, threshold_pct=20, interleaved=True)
+    assert ch["verdict"].tolist() == [r.BELOW] and not ch["gate_fail"].any()      # real, but under the threshold
+    noisy = _rows("b", list(RNG.normal(1150, 800, 20)), "ns_per_op", "cqrs")
+    assert not r.detect(noisy, base, interleaved=True)["gate_fail"].any()         # wide spread: not proven
+    faster = _rows("b", list(RNG.normal(800, 10, 20)), "ns_per_op", "cqrs")
+    ch = r.detect(faster, base, interleaved=True)
+    assert ch["verdict"].tolist() == [r.IMPROVED] and not ch["gate_fail"].any()
 
 
 def test_exact_counts():
     assert r.compare_exact(1000, 1200).verdict == r.REGRESSED
     assert r.compare_exact(1000, 800).verdict == r.IMPROVED
     assert r.compare_exact(1000, 1000.5).verdict == r.NO_CHANGE
-    assert r.gate_fails(r.compare_exact(1000, 1200), 10) and not r.gate_fails(r.compare_exact(1000, 1050), 10)
 
 
 def test_too_few_samples():
@@ -55,7 +57,7 @@ def _rows(run, values, metric="used_bytes", suite="memory", started="2026-01-01"
     from allframe_quality import history
     n = len(values)
     df = pd.DataFrame({"run_id": run, "started": pd.Timestamp(started, tz="UTC"), "fingerprint": "m", "machine": "m",
-                       "allframe": "", "commit": "", "params": "p", "suite": suite, "subject": "allframe",
+                       "allframe": "", "commit": "", "params": "p", "toolchain": "rustc 1.95.0", "probe": "x", "suite": suite, "subject": "allframe",
                        "config": "memory", "variant": "small", "item": "1000000", "metric": metric, "unit": "bytes",
                        "value": values, "lo": float("nan"), "hi": float("nan"),
                        "sample": list(range(n)) if n > 1 else [None], "status": "ok", "detail": ""})

@@ -5,7 +5,9 @@ Each side is a registry version ("0.1.27"), "pinned" (quality.toml's release) or
 path (a branch and its merge-base, say). Rounds alternate the order (A B, B A, A B ...) so a
 machine's drift hits both sides alike; each round is a normal run under data/ab/<id>/runs/, so
 every suite's measuring code is the one the reports use. The comparison reads B against A with
-regression.detect: samples from all rounds, exact counts compared exactly.
+regression.paired: per round, B's value over A's of the same round, with a paired bootstrap interval over
+the rounds (at least MIN_ROUNDS of them); exact counts compared exactly. A side that fails to build or to
+run, or that does not exist, is a failure of the A/B (exit 1 or 2), never "no regressions".
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from . import alerts, allframe_source, atomic, budgets as budgets_mod, cqrs, his
     records, regression, size
 from .budgets import BudgetError
 from .procs import say
+from .records import headline
 
 SUITES = ("size", "cqrs", "memory")
+MIN_ROUNDS = 5   # fewer paired ratios give no usable interval: every verdict would be "unconfirmed"
 DEFAULTS = {
     "size": {"configurations": ["minimal", "default", "cqrs"], "profiles": ["release"]},
     # one process per round: the interleaved rounds are the processes whose means are compared
@@ -85,15 +89,19 @@ def _measure(suite: str, side: Side, run_id: str, params: dict, first: bool, b, 
         memory.measure(params["events"], payloads=params["payloads"], heap_profile=False, **src)
 
 
-def _pooled(runs: list[str], side: str) -> pd.DataFrame:
-    """History rows of one side's rounds as one run: samples renumbered so no two rounds collide."""
-    frames = []
-    for r, run_id in enumerate(runs):
-        df = history.rows_for_run(run_id)
-        df["sample"] = (df["sample"].fillna(0) + r * 10_000).astype("Int64")
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    out["run_id"] = side
+def _rounds(side: Side) -> list[pd.DataFrame]:
+    """History rows of each of a side's rounds, in round order."""
+    return [history.rows_for_run(run_id) for run_id in side.runs]
+
+
+def _failures(side: Side) -> list[str]:
+    """Every failed record of a side's rounds, as 'suite subject/config: first error'."""
+    out = []
+    for run_id in side.runs:
+        df = records.load_records(run_id)
+        for r in df[df["status"] == "failed"].drop_duplicates(["suite", "subject", "config", "variant", "metric"]).to_dict("records"):
+            what = " / ".join(str(x) for x in (r["subject"], r["config"], r["variant"], r["item"]) if x)
+            out.append(f"side {side.name} ({side.label}): {r['suite']} {what} {r['metric']} failed: {headline(r['detail'])}")
     return out
 
 
@@ -108,18 +116,25 @@ class Comparison:
     seconds: float
     meta: dict
     threshold_pct: float
+    failures: list[str] = field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
         return bool(self.changes["gate_fail"].any()) if not self.changes.empty else False
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: a side failed somewhere, or B regressed against A."""
+        return self.regressed or bool(self.failures)
 
 
 def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, params: dict | None = None,
         budgets: budgets_mod.Budgets | None = None, printer: Callable[[str], None] | None = say) -> Comparison:
     bud = budgets or budgets_mod.load()
     suites = budgets_mod.pick_names(suites, SUITES, "A/B suite")
-    if rounds < 1:
-        raise BudgetError(f"rounds must be at least 1, got {rounds}")
+    if rounds < MIN_ROUNDS and any(s != "size" for s in suites):
+        raise BudgetError(f"A/B needs at least {MIN_ROUNDS} interleaved rounds for a paired interval over the "
+                          f"per-round ratios of {', '.join(s for s in suites if s != 'size')}; got --rounds {rounds}")
     unknown = set(params or {}) - set(SUITES)
     if unknown:
         raise BudgetError(f"parameters for unknown suite(s) {sorted(unknown)}; valid: {list(SUITES)}")
@@ -139,12 +154,12 @@ def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, para
                     _measure(suite, side, run_id, p, r == 0, bud, printer)
                     if run_id not in side.runs:
                         side.runs.append(run_id)
-        pooled = {s.name: _pooled(s.runs, s.name) for s in sides}
-        changes = regression.detect(pooled["B"], pooled["A"], threshold_pct=bud.regression_threshold_pct,
-                                    noise_pct=bud.cqrs.noise_pct, interleaved=True)
+        changes = regression.paired(_rounds(sides[0]), _rounds(sides[1]), threshold_pct=bud.regression_threshold_pct,
+                                    min_rounds=min(MIN_ROUNDS, rounds))
         meta = records.load_meta(sides[0].runs[0])
+        failures = _failures(sides[0]) + _failures(sides[1])
     cmp = Comparison(ab_id, sides[0], sides[1], list(suites), rounds, changes, time.monotonic() - started, meta,
-                     bud.regression_threshold_pct)
+                     bud.regression_threshold_pct, failures)
     atomic.write_text(root / "comparison.md", markdown(cmp))
     changes.to_csv(root / "changes.csv", index=False)
     return cmp
@@ -165,12 +180,13 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
     reg = ch[ch["verdict"] == regression.REGRESSED]
     imp = ch[ch["verdict"] == regression.IMPROVED]
     broke = ch[ch["verdict"] == regression.BROKE]
-    verdict = "❌ regressions" if len(reg) or len(broke) else "✅ no regressions"
+    verdict = ("❌ a side failed" if c.failures else "❌ regressions" if len(reg) or len(broke) else "✅ no regressions")
     m = c.meta.get("machine", {})
     lines = [f"## AllFrame A/B: {verdict}", "",
              f"**A** {_cell(c.a.label)} → **B** {_cell(c.b.label)}; {len(reg)} regressed, {len(imp)} improved, "
              f"{len(broke)} broke, of {len(ch)} compared metrics. Suites {', '.join(c.suites)}, {c.rounds} interleaved "
              f"rounds (ABAB…), on {_cell(m.get('cpu_model'))} ({m.get('cores')} cores), {c.seconds / 60:.1f} min.", ""]
+    lines += [f"- ❌ {_cell(x)}" for x in c.failures]
     listed = regression.regression_list(ch)
     lines += [f"- {_cell(x)}" for x in listed] or ["- no metric changed past the threshold with evidence"]
     sz = ch[(ch["suite"] == "size") & (ch["metric"] == "file_bytes")]
@@ -185,7 +201,7 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
                              f"| {r['current'] - r['baseline']:+,.0f} | {r['change_pct']:+.2f}% |")
     perf = ch[ch["suite"] == "cqrs"]
     if not perf.empty:
-        lines += ["", "### CQRS (B against A)", "", "| operation | metric | A | B | change | 95% interval | verdict |",
+        lines += ["", "### CQRS (B against A)", "", "| operation | metric | A | B | change | paired 95% interval | verdict |",
                   "|---|---|---:|---:|---:|---:|---|"]
         lines += [_perf_row(r) for r in perf.to_dict("records")]
     mem = ch[ch["suite"] == "memory"]
@@ -205,7 +221,8 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
                   f"{r['change_pct']:+.2f}% |" for r in other.to_dict("records") if r["baseline"] == r["baseline"]]
         lines += ["", "</details>"]
     lines += ["", f"<sub>A change counts when it is past {c.threshold_pct:g}% (quality.toml) and real: exact for bytes "
-              "and instructions, the whole bootstrap 95% interval for times. A/B "
+              "and instructions; for times and memory the whole paired bootstrap 95% interval of B/A over the interleaved "
+              "rounds. A/B "
               f"{c.ab_id}; data under data/ab/{c.ab_id}/.</sub>"]
     return alerts.fit("\n".join(lines) + "\n", limit)
 

@@ -31,11 +31,11 @@ def fit(md: str, limit: int = COMMENT_LIMIT) -> str:
 def slack_text(v) -> str:
     """A short plain alert: what failed, the regression list, the link. Slack's mrkdwn is not GitHub's."""
     from . import regression
-    fails = [f for f in v.findings if f["level"] == "fail"]
+    fails = [f for f in v.findings if f.verdict.fails]
     m = v.meta.get("machine", {})
     lines = [f"*AllFrame quality gate failed* — run {v.run_id} on {m.get('cpu_model', '?')} "
              f"({m.get('cores', '?')} cores): {len(fails)} failed checks"]
-    lines += [f"• {f['suite']}: {f['what']} — {f['status']}" for f in fails[:20]]
+    lines += [f"• {f.suite}: {f.what} — {f.label}" + (f" ({f.note})" if f.note else "") for f in fails[:20]]
     if len(fails) > 20:
         lines.append(f"… and {len(fails) - 20} more")
     listed = regression.regression_list(v.changes)

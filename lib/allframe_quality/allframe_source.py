@@ -87,7 +87,25 @@ def resolve(version: str | None = None, checkout: str | Path | None = None,
     version = version or pinned
     if not re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", version):
         raise SourceError(f"AllFrame version {version!r} is not an exact version like {pinned!r}")
+    if version != pinned:
+        check_release(version)
     return AllFrameSource("registry", version, pinned=(version == pinned))
+
+
+def check_release(version: str) -> None:
+    """Ask the registry (through cargo) whether allframe-core `version` exists, before anything is built."""
+    if shutil.which("cargo") is None:
+        raise SourceError("cargo not found on PATH: cannot ask the registry for allframe-core versions")
+    try:
+        r = subprocess.run(["cargo", "info", f"{CRATE}@{version}"], capture_output=True, text=True, timeout=120,
+                           cwd=paths.cache_dir() if paths.cache_dir().is_dir() else None, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"the registry did not answer within 120 s whether {CRATE} {version} exists") from None
+    if r.returncode != 0:
+        err = next((l for l in r.stderr.splitlines() if l.startswith("error")), r.stderr.strip()[-300:])
+        if "could not find" in err:
+            raise SourceError(f"{CRATE} {version} does not exist on the registry (cargo: {err})")
+        raise SourceError(f"could not ask the registry whether {CRATE} {version} exists (cargo: {err})")
 
 
 def workspace(source: AllFrameSource) -> tuple[Path, list[str]]:

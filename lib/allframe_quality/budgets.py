@@ -88,6 +88,11 @@ class HistoryPolicy:
 
 
 @dataclass(frozen=True)
+class GatePolicy:
+    required: tuple[str, ...] = ()   # check-id patterns that must be measured when their suite runs
+
+
+@dataclass(frozen=True)
 class Budgets:
     path: Path
     allframe_crate: str
@@ -99,6 +104,10 @@ class Budgets:
     regression_threshold_pct: float
     min_history_runs: int             # earlier comparable runs needed before a noise band is learned
     history: HistoryPolicy
+    window: int = 6                   # sustained changes: runs per window
+    lookback_runs: int = 30           # ... the reference window is the earliest of this many runs
+    alpha: float = 0.01
+    gate: GatePolicy = GatePolicy()
     raw: dict = field(repr=False, default_factory=dict)
 
 
@@ -159,7 +168,7 @@ def load(path: Path | str | None = None) -> Budgets:
     except tomllib.TOMLDecodeError as e:
         raise BudgetError(f"{path}: not valid TOML: {e}") from None
     w = str(path)
-    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression", "history"}, w)
+    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression", "history", "gate"}, w)
     if raw["schema"] != 1:
         raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
     af = raw["allframe"]
@@ -239,7 +248,20 @@ def load(path: Path | str | None = None) -> Budgets:
         {k: _number(v, f"{w} [throughput.prd_rps].{k}") for k, v in t["prd_rps"].items()})
 
     reg = raw.get("regression", {})
-    _keys(reg, set(), {"threshold_pct", "min_history_runs"}, f"{w} [regression]")
+    _keys(reg, set(), {"threshold_pct", "min_history_runs", "window", "lookback_runs", "alpha"}, f"{w} [regression]")
+    window = int(_number(reg.get("window", 6), f"{w} [regression].window"))
+    lookback = int(_number(reg.get("lookback_runs", 30), f"{w} [regression].lookback_runs"))
+    if window < 3 or lookback < 2 * window:
+        raise BudgetError(f"{w} [regression]: need window >= 3 and lookback_runs >= 2 * window, got {window}, {lookback}")
+    alpha = _number(reg.get("alpha", 0.01), f"{w} [regression].alpha")
+    if alpha >= 0.5:
+        raise BudgetError(f"{w} [regression].alpha must be below 0.5, got {alpha}")
+    g = raw.get("gate", {})
+    _keys(g, set(), {"required"}, f"{w} [gate]")
+    req = g.get("required", [])
+    suites_ok = ("size", "cqrs", "memory", "throughput", "demos")
+    if not isinstance(req, list) or not all(isinstance(x, str) and x.split(".", 1)[0] in suites_ok for x in req):
+        raise BudgetError(f"{w} [gate].required must be a list of check ids starting with one of {list(suites_ok)}, got {req!r}")
     h = raw.get("history", {})
     _keys(h, set(), {"keep_samples_runs", "max_runs"}, f"{w} [history]")
     policy = HistoryPolicy(int(_number(h.get("keep_samples_runs", 20), f"{w} [history].keep_samples_runs")),
@@ -252,6 +274,6 @@ def load(path: Path | str | None = None) -> Budgets:
         cqrs=cqrs, memory=memory, throughput=throughput,
         regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
         min_history_runs=int(_number(reg.get("min_history_runs", 6), f"{w} [regression].min_history_runs")),
-        history=policy,
+        history=policy, window=window, lookback_runs=lookback, alpha=alpha, gate=GatePolicy(tuple(req)),
         raw=raw,
     )

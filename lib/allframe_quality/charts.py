@@ -4,9 +4,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from .verdicts import LEVEL_COLORS
+
 # One colour per subject, the same on every page.
 SUBJECT_COLORS = {"allframe": "#2f6fdf", "axum": "#e07b39", "actix": "#3aa876", "rocket": "#c94c6d", "hyper": "#7a5cc7"}
-STATUS_COLORS = {"pass": "#3aa876", "warn": "#e0a526", "fail": "#d64545", "info": "#8c8c8c"}
+STATUS_COLORS = LEVEL_COLORS
 TARGET_COLOR, LIMIT_COLOR, REFERENCE_COLOR = "#e0a526", "#d64545", "#555555"
 WIDTH = 640
 
@@ -36,7 +38,6 @@ def _title(text: str, subtitle: str | list[str] | None = None) -> alt.TitleParam
 def size_vs_budget(status: pd.DataFrame, gated_col: str, subtitle: str) -> alt.LayerChart:
     """Bars of each configuration's gated size, with its target and hard limit as tick layers."""
     d = status.copy()
-    d["level"] = d["status"].str.split(" ").str[0].map({"✅": "pass", "⚠️": "warn", "❌": "fail", "ℹ️": "info", "❔": "warn"})
     d["size"] = d[gated_col]
     order = list(d["configuration"])
     y = alt.Y("configuration:N", sort=order, title=None)

@@ -8,38 +8,61 @@ import yaml
 
 from pathlib import Path
 
-from . import ab, alerts, atomic, gate, history, publish, records
+from . import ab, alerts, atomic, cargo, gate, history, params, procs, publish, records, suite
 
 
 def _params(pairs: list[str], valid=None, what: str = "notebook") -> dict[str, dict]:
     """NAME.KEY=VALUE pairs (VALUE parsed as YAML: lists, numbers, booleans, null) -> per-name dicts;
-    NAME is a notebook for report, a suite for ab."""
+    NAME is a notebook for report (KEY checked against the notebook's parameters cell), a suite for ab."""
     valid = publish.NOTEBOOKS if valid is None else valid
     out: dict[str, dict] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         nb, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise SystemExit(f"bad --param {pair!r}: expected {what.upper()}.KEY=VALUE, e.g. size.profiles='[release]'")
+            raise params.ParameterError(f"bad --param {pair!r}: expected {what.upper()}.KEY=VALUE, e.g. size.profiles='[release]'")
         if nb not in valid:
-            raise SystemExit(f"bad --param {pair!r}: unknown {what} {nb!r}; valid: {sorted(valid)}")
-        out.setdefault(nb, {})[name] = yaml.safe_load(value)
+            raise params.ParameterError(f"bad --param {pair!r}: unknown {what} {nb!r}; valid: {sorted(valid)}")
+        try:
+            out.setdefault(nb, {})[name] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise params.ParameterError(f"bad --param {pair!r}: the value is not valid YAML ({e.problem})")
+    if what == "notebook":
+        for nb, given in out.items():
+            try:
+                params.check(nb, given)
+            except params.ParameterError as e:
+                raise params.ParameterError(f"bad --param: {e}") from None
     return out
 
 
 def _ab(a) -> int:
     from . import budgets
-    params = _params(a.param, ab.SUITES, "suite")
     try:
-        c = ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=params)
-    except (budgets.BudgetError, ab.allframe_source.SourceError) as e:
+        suite_params = _params(a.param, ab.SUITES, "suite")
+    except params.ParameterError as e:
         print(f"ab: {e}", file=sys.stderr)
         return 2
+    procs.guard("ab")
+    try:
+        c = ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=suite_params)
+    except (budgets.BudgetError, ab.allframe_source.SourceError, cargo.ToolMissing) as e:
+        print(f"ab: {e}", file=sys.stderr)
+        return 2
+    except procs.Interrupted as e:
+        print(f"ab: interrupted by {e}; partial rounds are under data/ab/", file=sys.stderr)
+        return 130
+    finally:
+        procs.kill_descendants()
     md = ab.markdown(c)
     print(md)
     if a.out:
         atomic.write_text(Path(a.out), md)
-    return 1 if c.regressed else 0
+    for f in c.failures:
+        print(f"ab: FAILED {f}", file=sys.stderr)
+    if c.regressed:
+        print("ab: B regressed against A (see the list above)", file=sys.stderr)
+    return 1 if c.failed else 0
 
 
 def _merge(dirs: list[str]) -> int:
@@ -55,6 +78,8 @@ def _merge(dirs: list[str]) -> int:
         except (FileNotFoundError, records.RecordError, OSError, ValueError) as e:
             print(f"merge: {d}: {e}", file=sys.stderr)
             return 2
+        for suite_name in suites:
+            suite.add_to_history(run_id, suite_name)
         print(f"merged {', '.join(suites)} of run {run_id} from {d}")
     return 0
 
@@ -87,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--param", "-p", action="append", default=[], metavar="NOTEBOOK.KEY=VALUE",
                    help="a notebook parameter, VALUE in YAML, e.g. -p size.peers=false")
     r.add_argument("--run", help="run id to write into (default: a new run)")
+    pp = sub.add_parser("params", help="list a notebook's parameters (names, defaults, help)")
+    pp.add_argument("notebook", choices=sorted(publish.NOTEBOOKS))
     ab_p = sub.add_parser("ab", help="measure two AllFrame sources interleaved and write a Markdown comparison")
     ab_p.add_argument("--a", required=True, help="side A: 'pinned', an exact registry version, or a checkout path")
     ab_p.add_argument("--b", required=True, help="side B, the same forms (e.g. the PR's checkout)")
@@ -113,11 +140,37 @@ def main(argv: list[str] | None = None) -> int:
         return _ab(a)
     if a.command == "history":
         return _history(a)
+    if a.command == "params":
+        print(params.listing(a.notebook))
+        return 0
+    names = [n.strip() for n in a.notebooks.split(",") if n.strip()]
+    if not names:
+        print(f"report: --notebooks {a.notebooks!r} names no notebook; valid: {sorted(publish.NOTEBOOKS)}", file=sys.stderr)
+        return 2
     try:
-        site, ok = publish.report([n for n in a.notebooks.split(",") if n], _params(a.param), a.run)
+        parsed = _params(a.param)
+    except params.ParameterError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    idle = sorted(set(parsed) - set(names))
+    if idle:
+        print(f"report: parameters given for {idle}, which this report does not run (--notebooks {','.join(names)})",
+              file=sys.stderr)
+        return 2
+    procs.guard("report")
+    try:
+        site, ok = publish.report(names, parsed, a.run)
     except publish.PublishError as e:
         print(f"report: {e}", file=sys.stderr)
         return 2
+    except procs.Interrupted as e:
+        print(f"report: interrupted by {e}: nothing more was published; the pages from earlier runs are unchanged",
+              file=sys.stderr)
+        return 130
+    finally:
+        procs.kill_descendants()
+    if not ok:
+        print("report: one or more notebooks failed (see above and site/*.failed.html)", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -1,22 +1,25 @@
 """The gate: a run's records against the budgets file and its baseline -> a Markdown summary and an exit code.
 
-Exit 0: every hard limit holds, everything measured, nothing regressed. Exit 1: a limit is exceeded,
-something failed to build or run, or a metric regressed (see regression.detect). Exit 2: the gate
-itself could not run (no such run or baseline, bad budgets file, unreadable history).
+Exit 0: every check measured that must be, every hard limit holds, nothing failed, nothing regressed.
+Exit 1: a limit is exceeded, something failed (a build, a probe, a tool, a verification), a required
+check was not measured (quality.toml [gate].required), or a metric regressed (regression.detect).
+Exit 2: the gate itself could not run (no such run or baseline, bad budgets file, unreadable history).
 On exit 1 the alerts go out (alerts.py): the summary file and, when configured, the webhook.
 """
 from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import alerts, atomic, budgets as budgets_mod, cqrs, history, memory, metadata, records, regression, size, throughput
+from . import alerts, atomic, budgets as budgets_mod, cqrs, history, memory, metadata, records, regression, size, \
+    suite, throughput
+from .verdicts import Finding, Verdict, apply_required, counts
 
-# suite -> function(records, budgets) -> findings; later suites add themselves here.
+# suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
 EVALUATORS = {size.SUITE: size.evaluate, throughput.SUITE: throughput.evaluate, cqrs.SUITE: cqrs.evaluate,
               memory.SUITE: memory.evaluate}
 
@@ -34,85 +37,100 @@ def _cell(text: str) -> str:
 
 
 @dataclass
-class Verdict:
+class Result:
     run_id: str
     meta: dict
-    findings: list[dict]                # budget checks, then one "fail" per regression
+    findings: list[Finding]             # budget checks, failures, not measured, regressions
     baselines: dict                     # suite -> baseline run id (None: nothing comparable yet)
     changes: "pd.DataFrame"             # every tracked metric against its baseline
+    notes: list[str]                    # why a suite had no baseline (a toolchain change, ...)
 
     @property
     def failed(self) -> bool:
-        return any(f["level"] == "fail" for f in self.findings)
+        return any(f.verdict.fails for f in self.findings)
 
 
-def regression_findings(changes) -> list[dict]:
-    return [{"suite": r["suite"], "what": regression.describe(r), "level": "fail",
-             "status": f"❌ regressed {r['change_pct']:+.1f}%", "measured": r["current"], "target": None,
-             "limit": None, "unit": r["unit"], "note": f"{r['baseline']:,.4g} → {r['current']:,.4g} {r['unit']}, "
-             f"[{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}]%; {r['evidence']}"}
+def suite_findings(df, b: budgets_mod.Budgets) -> list[Finding]:
+    """Every suite's checks for a run's records: budget checks, failed and unmeasured rows, required checks."""
+    findings = []
+    present = [s for s in EVALUATORS if (df["suite"] == s).any()]
+    for s in present:
+        part = df[df["suite"] == s]
+        findings += EVALUATORS[s](part, b) + suite.failure_findings(part)
+    return apply_required(findings, b.gate.required, present)
+
+
+def regression_findings(changes) -> list[Finding]:
+    return [Finding(r["suite"], f"regression.{r['suite']}.{r['config']}.{r['metric']}", regression.describe(r),
+                    Verdict.FAIL, f"regressed {r['change_pct']:+.1f}%", r["current"], unit=r["unit"],
+                    note=f"{r['baseline']:,.4g} → {r['current']:,.4g} {r['unit']}, [{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}]%; "
+                         f"{r['evidence']}")
             for r in changes.to_dict("records") if r["gate_fail"]]
 
 
 def evaluate(run_id: str | None = None, budgets_path: str | Path | None = None,
-             baseline: str | None = None) -> Verdict:
+             baseline: str | None = None) -> Result:
     b = budgets_mod.load(budgets_path)
     run_id = run_id or records.latest_run_id()
     df = records.load_records(run_id)
-    findings = []
-    for suite, fn in EVALUATORS.items():
-        part = df[df["suite"] == suite]
-        if not part.empty:
-            findings += fn(part, b)
-    bases, changes = regression.against_baseline(run_id, baseline=baseline, b=b)
-    return Verdict(run_id, records.load_meta(run_id), findings + regression_findings(changes), bases, changes)
+    bases, changes, notes = regression.against_baseline(run_id, baseline=baseline, b=b, with_notes=True)
+    return Result(run_id, records.load_meta(run_id), suite_findings(df, b) + regression_findings(changes), bases,
+                  changes, notes)
 
 
-def latest_per_suite(budgets_path: str | Path | None = None) -> list[tuple[str, str, list[dict]]]:
+def latest_per_suite(budgets_path: str | Path | None = None) -> list[tuple[str, str, list[Finding]]]:
     """(suite, run id, findings) for each suite, from the latest run that measured it."""
     b = budgets_mod.load(budgets_path)
     out = []
-    for suite, fn in EVALUATORS.items():
-        runs = records.list_runs(suite)
+    for s in EVALUATORS:
+        runs = records.list_runs(s)
         if runs:
-            out.append((suite, runs[-1], fn(records.load_records(runs[-1], suite), b)))
+            out.append((s, runs[-1], suite_findings(records.load_records(runs[-1], s), b)))
     return out
 
 
-def markdown(v: Verdict, limit: int = alerts.COMMENT_LIMIT) -> str:
+def failed_of(findings: list[Finding]) -> bool:
+    return any(f.verdict.fails for f in findings)
+
+
+def headline(findings: list[Finding]) -> str:
+    c = counts(findings)
+    return (f"{len(findings)} checks: {c['fail']} failed, {c['not_measured']} not measured, {c['warn']} warnings, "
+            f"{c['pass']} passed, {c['info']} informational")
+
+
+def markdown(v: Result, limit: int = alerts.COMMENT_LIMIT) -> str:
     """Summary first (verdict, failed checks, the regression list), details folded; under `limit` chars."""
-    run_id, findings, meta = v.run_id, v.findings, v.meta
-    failed = [f for f in findings if f["level"] == "fail"]
-    warned = [f for f in findings if f["level"] == "warn"]
-    verdict = "❌ **failed**" if failed else "✅ **passed**"
-    lines = [f"## AllFrame quality gate: {verdict}", "",
-             f"{len(findings)} checks: {len(failed)} failed, {len(warned)} warnings. "
-             f"{_cell(metadata.conditions(meta, 'size'))}", "",
+    findings = sorted(v.findings, key=lambda f: f.verdict.order)
+    verdict = "❌ **failed**" if v.failed else "✅ **passed**"
+    lines = [f"## AllFrame quality gate: {verdict}", "", f"{headline(findings)}. "
+             f"{_cell(metadata.conditions(v.meta, next(iter(v.meta.get('suites', {})), None)))}", "",
              "| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
-    order = {"fail": 0, "warn": 1, "pass": 2, "info": 3}
-    for f in sorted(findings, key=lambda f: order[f["level"]]):
-        unit = f" {f['unit']}" if _fmt(f.get("measured")) != "—" else ""
-        lines.append(f"| {f['suite']} | {_cell(f['what'])} | {_fmt(f['measured'])}{unit} | {_fmt(f['target'])} "
-                     f"| {_fmt(f['limit'])} | {_cell(f['status'])} |")
-    notes = [f for f in findings if f.get("note")]
+    for f in findings:
+        unit = f" {f.unit}" if _fmt(f.measured) != "—" else ""
+        req = " (required)" if f.required else ""
+        lines.append(f"| {f.suite} | {_cell(f.what)} | {_fmt(f.measured)}{unit} | {_fmt(f.target)} "
+                     f"| {_fmt(f.limit)} | {_cell(f.label)}{req} |")
+    notes = [f for f in findings if f.note and f.verdict in (Verdict.FAIL, Verdict.NOT_MEASURED, Verdict.WARN)]
     if notes:
-        lines += ["", "<details><summary>Why checks failed</summary>", ""]
-        lines += [f"- **{_cell(f['what'])}**: {_cell(f['note'])}" for f in notes]
+        lines += ["", "<details open><summary>Why checks failed or were not measured</summary>", ""]
+        lines += [f"- **{_cell(f.what)}** ({f.label}): {_cell(f.note)}" for f in notes]
         lines += ["", "</details>"]
-    lines += ["", *changes_markdown(v.changes, v.baselines)]
+    lines += ["", *changes_markdown(v.changes, v.baselines, v.notes)]
     return alerts.fit("\n".join(lines) + "\n", limit)
 
 
-def changes_markdown(changes, baselines: dict) -> list[str]:
+def changes_markdown(changes, baselines: dict, notes: list[str] = ()) -> list[str]:
     """The regression list (plain) and every compared metric (folded)."""
     base = ", ".join(f"{s}: {r or 'none yet'}" for s, r in sorted(baselines.items())) or "none"
     listed = regression.regression_list(changes)
     out = ["### Regressions and improvements", "", f"Baselines: {base}.", ""]
+    out += [f"- {_cell(n)}" for n in notes]
     out += [f"- {_cell(x)}" for x in listed] or ["- none: every compared metric is unchanged, within noise or below the threshold"]
     if not changes.empty:
-        counts = changes["verdict"].value_counts()
+        c = changes["verdict"].value_counts()
         out += ["", "<details><summary>All " + str(len(changes)) + " compared metrics ("
-                + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")</summary>", "",
+                + ", ".join(f"{n} {k}" for k, n in c.items()) + ")</summary>", "",
                 "| metric | baseline | current | change | interval | verdict |", "|---|---:|---:|---:|---:|---|"]
         for r in changes.to_dict("records"):
             ch = "—" if r["change_pct"] != r["change_pct"] else f"{r['change_pct']:+.2f}%"
@@ -143,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
             f.write(md)
     if v.failed:
+        for f in v.findings:
+            if f.verdict.fails:
+                print(f"gate: FAILED {f.suite}: {f.what} — {f.status}" + (f": {f.note}" if f.note else ""), file=sys.stderr)
         alerts.notify(v)
     return 1 if v.failed else 0
 

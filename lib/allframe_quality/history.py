@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import atomic, paths, records
-from .size import headline
+from . import atomic, paths, records, shares
+from .records import headline
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ KEY = ["suite", "subject", "config", "variant", "item", "metric"]
 
 # The history's columns: run context, then the record columns it keeps.
 RUN_COLUMNS = {"started": "datetime64[us, UTC]", "fingerprint": "string", "machine": "string",
-               "allframe": "string", "commit": "string", "params": "string"}
+               "allframe": "string", "commit": "string", "params": "string", "toolchain": "string", "probe": "string"}
+ADDED_LATER = ("toolchain", "probe")   # read as "" from histories written before they existed
 COLUMNS = {"run_id": "string", **RUN_COLUMNS, **{k: records.SCHEMA[k] for k in
            ("suite", "subject", "config", "variant", "item", "metric", "unit", "value", "lo", "hi", "sample",
             "status", "detail")}}
@@ -110,6 +111,7 @@ def rows_for_run(run_id: str, suites: list[str] | None = None) -> pd.DataFrame:
         return empty()
     df = pd.concat([records.load_records(run_id, s) for s in names], ignore_index=True)
     df = pd.concat([df, _shares_of_hyper(df)], ignore_index=True)
+    rust = (meta.get("rust") or {}).get("rustc") or ""
     if (df["metric"] == "ns_per_op_process").any():
         df = df[df["metric"] != "ns_per_op_sample"]
     keep = [(s, m) in TRACKED for s, m in zip(df["suite"], df["metric"])]
@@ -126,21 +128,22 @@ def rows_for_run(run_id: str, suites: list[str] | None = None) -> pd.DataFrame:
     df["commit"] = (meta.get("project", {}).get("commit") or "")[:12]
     df["allframe"] = [(saved[s].get("allframe") or {}).get("label", "") for s in df["suite"]]
     df["params"] = [params_key(saved[s].get("parameters")) for s in df["suite"]]
+    df["toolchain"] = [saved[s].get("toolchain") or rust for s in df["suite"]]
+    df["probe"] = [saved[s].get("probe_hash") or "" for s in df["suite"]]
     return df[list(COLUMNS)].astype(COLUMNS).reset_index(drop=True)
 
 
 def _shares_of_hyper(df: pd.DataFrame) -> pd.DataFrame:
-    """AllFrame's req/s as a share of Hyper's in the same repeat: a ratio measured in one run, which
-    a busy machine moves far less than either absolute figure."""
-    rps = df[(df["suite"] == "throughput") & (df["metric"] == "rps") & (df["status"] == "ok")]
-    k = ["config", "variant", "sample"]
-    af, hy = rps[rps["subject"] == "allframe"], rps[rps["subject"] == "hyper"]
-    both = af.merge(hy[k + ["value"]], on=k, suffixes=("", "_hyper"))
-    if both.empty:
+    """AllFrame's req/s as a share of Hyper's in the same repeat (shares.py, the one definition), one
+    sample per repeat that was not client-bound."""
+    p = shares.per_repeat(df, "hyper")
+    p = p[~p["client_bound"]]
+    if p.empty:
         return records.empty()
-    both["value"] = both["value"] / both["value_hyper"] * 100
-    return both.drop(columns="value_hyper").assign(metric="share_of_hyper_pct", unit="%", lo=float("nan"),
-                                                   hi=float("nan"), detail="")[list(records.SCHEMA)].astype(records.SCHEMA)
+    rows = [records.record(suite="throughput", subject="allframe", config=r.config, variant=r.variant, sample=r.sample,
+                           metric="share_of_hyper_pct", unit="%", value=r.share_pct) for r in p.itertuples()]
+    run_id = df["run_id"].iloc[0]
+    return records.frame(rows, run_id)
 
 
 def load(p: Path | None = None) -> pd.DataFrame:
@@ -155,6 +158,9 @@ def load(p: Path | None = None) -> pd.DataFrame:
         hint = (f" The previous good copy is {bak}: restore it with `cp {bak} {p}`."
                 if bak and bak.exists() else " Move it away to start a new history (make history-rebuild refills it from data/runs).")
         raise HistoryError(f"history file {p} is unreadable ({type(e).__name__}: {e}).{hint}") from None
+    for c in ADDED_LATER:
+        if c not in df.columns:
+            df[c] = ""
     missing = set(COLUMNS) - set(df.columns)
     if missing:
         raise HistoryError(f"history file {p} lacks columns {sorted(missing)}: not an allframe-quality history")

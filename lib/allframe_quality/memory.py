@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from . import allframe_source, cargo, records
+from . import cargo, records, suite
 from .budgets import Budgets, BudgetError, pick_names
-from . import budgets as budgets_mod
-from .procs import kill_group, say
-from .size import headline
+from .procs import kill_group, say, spawn
+from .verdicts import Finding, Verdict
 
 SUITE = "memory"
 PACKAGE = "memory-probe"
@@ -67,8 +66,7 @@ def vm_hwm(pid: int) -> int | None:
 def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800) -> ProbeRun:
     """Run the probe in its own process group, sampling RSS at `rate_hz`; at its `done` line read
     VmHWM, then close its stdin so it exits."""
-    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
     peak: int | None = None
     started = time.monotonic()
     samples: list[tuple[float, int, str]] = []
@@ -147,10 +145,10 @@ def parse_counts(values) -> list[int]:
 
 
 def measure(
-    events: Sequence[int | str] = (10_000, 100_000, 1_000_000, 4_000_000),
+    events: Sequence[int | str] | int | str = (10_000, 100_000, 1_000_000, 4_000_000),
     *,
-    payloads: Sequence[str] = PAYLOADS,
-    backends: Sequence[str] = ("memory",),
+    payloads: Sequence[str] | str = PAYLOADS,
+    backends: Sequence[str] | str = ("memory",),
     heap_profile: bool = True,
     heap_profile_max_events: int = 1_000_000,
     rate_hz: float = 50.0,
@@ -160,70 +158,56 @@ def measure(
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
 ) -> tuple[str, pd.DataFrame]:
-    b = budgets or budgets_mod.load()
-    counts = parse_counts(events)
-    payloads = pick_names(payloads, PAYLOADS, "payload")
-    backends = pick_names(backends, BACKENDS, "backend")
+    counts = parse_counts(suite.as_list(events, "events"))
+    payloads = pick_names(suite.as_list(payloads, "payloads"), PAYLOADS, "payload")
+    backends = pick_names(suite.as_list(backends, "backends"), BACKENDS, "backend")
     if rate_hz <= 0:
         raise BudgetError("rate_hz must be positive")
-    source = allframe_source.resolve(allframe_version, allframe_checkout, b)
-    workspace, extra = allframe_source.workspace(source)
-    run_id = records.start_run(run_id)
-    started = time.monotonic()
-    plain = cargo.build(workspace, PACKAGE, no_default_features=False, extra_args=extra,
-                        label="memory-probe [release]", printer=printer)
-    heap = None
-    if heap_profile:
-        heap = cargo.build(workspace, PACKAGE, features=["dhat-heap"], no_default_features=False,
-                           extra_args=extra, label="memory-probe [dhat-heap]", printer=printer)
-        heap_exe = None
-        if heap.ok:  # keep the dhat build: the next cargo build overwrites target/release/memory-probe
-            heap_exe = heap.executable.with_name("memory-probe-dhat")
-            heap_exe.write_bytes(heap.executable.read_bytes())
-            heap_exe.chmod(0o755)
-    if plain.ok:  # rebuild (a no-op) so target/release/memory-probe is the plain build again
-        plain = cargo.build(workspace, PACKAGE, no_default_features=False, extra_args=extra, printer=None)
-    rows: list[dict] = []
-    for backend in backends:
-        for payload in payloads:
-            for n in counts:
-                base = dict(suite=SUITE, subject="allframe", config=backend, variant=payload)
-                if not plain.ok:
-                    rows.append(records.record(**base, item=str(n), metric="peak_rss_bytes", unit="bytes",
-                                               status="failed", detail=plain.failure_text()))
-                    continue
-                if printer:
-                    printer(f"memory: {n:,} {payload} events into the {backend} store ...")
-                r = run_probe([str(plain.executable), str(n), payload, backend], rate_hz=rate_hz)
-                rows += _rows(base, n, r)
-                if printer:
-                    peak = f"{r.peak_rss_bytes / 2**20:.1f} MiB peak" if r.ok else "FAILED: " + _why_failed(r)
-                    printer(f"  {n:,} {payload}/{backend}: {peak}, {len(r.samples)} samples")
-                if heap is not None and n <= heap_profile_max_events:
-                    if not heap.ok:
-                        rows.append(records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes",
-                                                   status="failed", detail=heap.failure_text()))
+
+    def collect(ctx: suite.Context) -> None:
+        plain = ctx.build(PACKAGE, label="memory-probe [release]")
+        heap = heap_exe = None
+        if heap_profile:
+            heap = ctx.build(PACKAGE, features=["dhat-heap"], label="memory-probe [dhat-heap]")
+            if heap.ok:  # keep the dhat build: the next cargo build overwrites target/release/memory-probe
+                heap_exe = heap.executable.with_name("memory-probe-dhat")
+                heap_exe.write_bytes(heap.executable.read_bytes())
+                heap_exe.chmod(0o755)
+        if plain.ok:  # rebuild (a no-op) so target/release/memory-probe is the plain build again
+            plain = cargo.build(ctx.workspace, PACKAGE, no_default_features=False, extra_args=ctx.cargo_args, printer=None)
+        for backend in backends:
+            for payload in payloads:
+                for n in counts:
+                    base = dict(subject="allframe", config=backend, variant=payload, item=str(n))
+                    if not plain.ok:
+                        ctx.record(**base, metric="peak_rss_bytes", unit="bytes", status="failed", detail=plain.failure_text())
                         continue
-                    h = run_probe([str(heap_exe), str(n), payload, backend], rate_hz=1.0)
-                    stats = h.phases.get("done", {}).get("heap")
-                    if h.ok and stats:
-                        rows += [records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes", value=stats["max_bytes"]),
-                                 records.record(**base, item=str(n), metric="heap_allocations", unit="count", value=stats["total_blocks"]),
-                                 records.record(**base, item=str(n), metric="heap_allocated_bytes", unit="bytes", value=stats["total_bytes"])]
-                    else:
-                        rows.append(records.record(**base, item=str(n), metric="heap_peak_bytes", unit="bytes",
-                                                   status="failed", detail="dhat run: " + _why_failed(h)))
-    df = records.frame(rows, run_id)
-    records.save_suite(run_id, SUITE, df, {
-        "allframe": source.describe(),
-        "parameters": {"events": counts, "payloads": list(payloads), "backends": list(backends),
-                       "heap_profile": heap_profile,
-                       "heap_profile_max_events": heap_profile_max_events, "rate_hz": rate_hz},
-        "seconds": round(time.monotonic() - started, 1),
-    })
-    if printer:
-        printer(f"memory suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
-    return run_id, df
+                    ctx.say(f"memory: {n:,} {payload} events into the {backend} store ...")
+                    r = run_probe([str(plain.executable), str(n), payload, backend], rate_hz=rate_hz)
+                    ctx.rows += _rows(dict(suite=SUITE, subject="allframe", config=backend, variant=payload), n, r)
+                    ctx.say(f"  {n:,} {payload}/{backend}: " + (f"{r.peak_rss_bytes / 2**20:.1f} MiB peak" if r.ok
+                            else "FAILED: " + _why_failed(r)) + f", {len(r.samples)} samples")
+                    if heap is not None and n <= heap_profile_max_events:
+                        _heap_rows(ctx, base, heap, heap_exe, n, payload, backend)
+
+    params = {"events": counts, "payloads": list(payloads), "backends": list(backends), "heap_profile": heap_profile,
+              "heap_profile_max_events": heap_profile_max_events, "rate_hz": rate_hz}
+    return suite.run(SUITE, collect, parameters=params, packages=[PACKAGE], budgets=budgets,
+                     allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id, printer=printer)
+
+
+def _heap_rows(ctx, base: dict, heap, heap_exe, n: int, payload: str, backend: str) -> None:
+    if not heap.ok:
+        ctx.record(**base, metric="heap_peak_bytes", unit="bytes", status="failed", detail=heap.failure_text())
+        return
+    h = run_probe([str(heap_exe), str(n), payload, backend], rate_hz=1.0)
+    stats = h.phases.get("done", {}).get("heap")
+    if h.ok and stats:
+        ctx.record(**base, metric="heap_peak_bytes", unit="bytes", value=stats["max_bytes"])
+        ctx.record(**base, metric="heap_allocations", unit="count", value=stats["total_blocks"])
+        ctx.record(**base, metric="heap_allocated_bytes", unit="bytes", value=stats["total_bytes"])
+    else:
+        ctx.record(**base, metric="heap_peak_bytes", unit="bytes", status="failed", detail="dhat run: " + _why_failed(h))
 
 
 def _rows(base: dict, n: int, r: ProbeRun) -> list[dict]:
@@ -308,20 +292,18 @@ def per_event(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
-    """The PRD's bound: used memory for N events (memory backend, the PRD's small event) under the limit."""
-    findings = []
+def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
+    """The PRD's bound (id memory.bound): memory used for N events (the PRD's small event, memory store) under
+    the limit. When the run did not measure that point, the check is "not measured", never passed."""
     lim = b.memory
-    s = scalars(df)
+    what = f"{lim.events:,} {lim.payload} events, {lim.backend} store"
+    s = scalars(df) if (df["status"] == "ok").any() else pd.DataFrame(columns=["backend", "payload", "events"])
     hit = s[(s["backend"] == lim.backend) & (s["payload"] == lim.payload) & (s["events"] == lim.events)]
-    for r in hit.to_dict("records"):
-        mib = r["used_bytes"] / b.size.unit_bytes
-        over = mib > lim.limit_mib
-        findings.append({"suite": SUITE, "what": f"{lim.events:,} {lim.payload} events, {lim.backend} store",
-                         "level": "fail" if over else "pass", "status": "❌ over limit" if over else "✅ under limit",
-                         "measured": mib, "target": None, "limit": lim.limit_mib, "unit": "MiB", "note": ""})
-    for r in df[(df["status"] == "failed")].to_dict("records"):
-        findings.append({"suite": SUITE, "what": f"{r['item']} {r['variant']} events, {r['config']} store ({r['metric']})",
-                         "level": "fail", "status": "❌ failed", "measured": None, "target": None, "limit": None,
-                         "unit": "MiB", "note": headline(r["detail"])})
-    return findings
+    if hit.empty or "used_bytes" not in hit or hit["used_bytes"].isna().all():
+        measured = sorted(set(s["events"])) if len(s) else []
+        return [Finding(SUITE, "memory.bound", what, Verdict.NOT_MEASURED, "not measured", limit=lim.limit_mib, unit="MiB",
+                        note=f"this run measured {lim.backend}/{lim.payload} at {measured or 'no'} events, not {lim.events:,}")]
+    mib = float(hit["used_bytes"].iloc[0]) / b.size.unit_bytes
+    over = mib > lim.limit_mib
+    return [Finding(SUITE, "memory.bound", what, Verdict.FAIL if over else Verdict.PASS,
+                    "over limit" if over else "under limit", mib, None, lim.limit_mib, "MiB")]

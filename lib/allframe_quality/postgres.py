@@ -22,6 +22,7 @@ import psycopg
 from .cargo import ToolMissing
 
 OS_USER = "afq-postgres"
+PREFIX = "afq-postgres-"
 DB, USER, PASSWORD = "hello_world", "benchmarkdbuser", "benchmarkdbpass"
 FORTUNES = [
     (1, "fortune: No such file or directory"),
@@ -85,9 +86,26 @@ class Postgres:
                            check=True, capture_output=True)
 
     # --- lifecycle
+    @staticmethod
+    def sweep_stale() -> None:
+        """Data directories of servers that a killed run left behind: removed once their postmaster is gone."""
+        for d in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+            pidfile = d / "data" / "postmaster.pid"
+            try:
+                pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+                if pid is not None:
+                    os.kill(pid, 0)
+                    continue          # still running: another run's server
+            except (ProcessLookupError, ValueError, IndexError):
+                pass
+            except (PermissionError, OSError):
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+
     def start(self) -> "Postgres":
         self._ensure_os_user()
-        self.dir = Path(tempfile.mkdtemp(prefix="afq-postgres-"))
+        self.sweep_stale()
+        self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
         if os.geteuid() == 0:
             u = pwd.getpwnam(OS_USER)
             os.chown(self.dir, u.pw_uid, u.pw_gid)

@@ -1,4 +1,9 @@
-"""Child processes: each in its own process group, gone when we return (success, error or Ctrl-C)."""
+"""Child processes: each in its own process group, gone when we return (success, error or Ctrl-C).
+
+The command line (cli report, ab) also guards the whole tree: it becomes a child subreaper, so a process
+orphaned below it (a daemonised PostgreSQL, the children of a killed notebook kernel) is reparented to it
+instead of to init, and on exit, SIGINT or SIGTERM it ends every descendant (`guard`).
+"""
 from __future__ import annotations
 
 import collections
@@ -56,6 +61,79 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
+def spawn(args: Sequence[str | os.PathLike], **kw) -> subprocess.Popen:
+    """Popen in a new session (its own process group, so kill_group ends it and its children)."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen([str(a) for a in args], start_new_session=True, **kw)
+
+
+def become_subreaper() -> bool:
+    """PR_SET_CHILD_SUBREAPER: orphans below this process are reparented to it (Linux)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def kill_descendants(grace: float = 3.0) -> list[str]:
+    """SIGTERM every descendant process (and its process group), SIGKILL what is left after `grace`;
+    returns the names of what had to be ended."""
+    import psutil
+    try:
+        kids = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+    names = []
+    for k in kids:
+        try:
+            names.append(f"{k.name()}({k.pid})")
+            pgid = os.getpgid(k.pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, signal.SIGTERM)
+            k.terminate()
+        except (psutil.Error, ProcessLookupError, PermissionError):
+            pass
+    _, alive = psutil.wait_procs(kids, timeout=grace)
+    for k in alive:
+        try:
+            k.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+    while True:   # reap orphans that were reparented to us
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    return names
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM reached the command line; its descendants are already gone."""
+
+
+def guard(what: str) -> None:
+    """For a command-line entry point: subreaper, and SIGINT/SIGTERM end every descendant at once, then
+    raise Interrupted in the main thread (so `finally` blocks run and nothing half-written is published)."""
+    become_subreaper()
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        name = signal.Signals(signum).name
+        print(f"\n{what}: {name} received, stopping every process it started ...", flush=True)
+        ended = kill_descendants()
+        print(f"{what}: ended {len(ended)} process(es){': ' + ', '.join(ended[:12]) if ended else ''}", flush=True)
+        raise Interrupted(name)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run(
     args: Sequence[str | os.PathLike],
     *,
@@ -77,11 +155,8 @@ def run(
     """
     argv = [str(a) for a in args]
     started = time.monotonic()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
-        start_new_session=True,
-    )
+    proc = spawn(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                 encoding="utf-8", errors="replace")
     if on_spawn is not None:
         on_spawn(proc.pid)
     err_tail: collections.deque[str] = collections.deque(maxlen=tail)

@@ -20,6 +20,7 @@ import papermill
 from nbconvert import HTMLExporter
 
 from . import atomic, gate, history, metadata, paths, records, regression
+from .verdicts import Verdict
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
 NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)", "cqrs": "CQRS micro-benchmarks",
@@ -96,8 +97,8 @@ def _latest_changes(hist) -> tuple[str, list[str]]:
     if hist.empty:
         return "", []
     run = str(hist["run_id"].max())
-    _, changes = regression.against_baseline(run, hist=hist)
-    return run, regression.regression_list(changes)
+    _, changes, notes = regression.against_baseline(run, hist=hist, with_notes=True)
+    return run, notes + regression.regression_list(changes)
 
 
 def publish_history(site: Path) -> Path | None:
@@ -118,26 +119,31 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
     except (FileNotFoundError, ValueError) as e:
         latest, verdicts = [], [f"gate could not run: {e}"]
     by_suite = {suite: (run_id, findings) for suite, run_id, findings in latest}
-    total = sum(len(f) for _, f in by_suite.values())
-    failed_total = sum(x["level"] == "fail" for _, f in by_suite.values() for x in f)
+    every = [f for _, fs in by_suite.values() for f in fs]
+    total, failed_total = len(every), sum(f.verdict.fails for f in every)
+    unmeasured_total = sum(f.verdict is Verdict.NOT_MEASURED for f in every)
     for name in SUITE_NOTEBOOKS:
         title = NOTEBOOKS[name]
         page = paths.site_dir() / f"{name}.html"
-        if name not in by_suite and not page.exists():
+        failed_page = paths.site_dir() / f"{name}.failed.html"
+        if name not in by_suite and not page.exists() and not failed_page.exists():
             continue
         run_id, findings = by_suite.get(name, (None, []))
         cond = metadata.conditions(records.load_meta(run_id), name) if run_id else "not measured yet"
-        failed = sum(f["level"] == "fail" for f in findings)
-        badge = f"{'❌' if failed else '✅'} {len(findings)} checks, {failed} failed" if findings else ""
+        badge = f"{'❌' if gate.failed_of(findings) else '✅'} {gate.headline(findings)}" if findings else ""
         rows = "".join(
-            f"<tr class='{_esc(f['level'])}'><td>{_esc(f['what'])}</td>"
-            f"<td>{_esc(gate._fmt(f['measured']))} {_esc(f['unit'] if gate._fmt(f['measured']) != '—' else '')}</td>"
-            f"<td>{_esc(gate._fmt(f['target']))}</td><td>{_esc(gate._fmt(f['limit']))}</td>"
-            f"<td>{_esc(f['status'])}</td><td class='muted'>{_esc(f.get('note', ''))}</td></tr>\n" for f in findings)
+            f"<tr class='{_esc(f.level)}'><td>{_esc(f.what)}</td>"
+            f"<td>{_esc(gate._fmt(f.measured))} {_esc(f.unit if gate._fmt(f.measured) != '—' else '')}</td>"
+            f"<td>{_esc(gate._fmt(f.target))}</td><td>{_esc(gate._fmt(f.limit))}</td>"
+            f"<td>{_esc(f.label)}{' (required)' if f.required else ''}</td><td class='muted'>{_esc(f.note)}</td></tr>\n"
+            for f in sorted(findings, key=lambda f: f.verdict.order))
         link = f"<a href='{_esc(name)}.html'>{_esc(title)}</a>" if page.exists() else _esc(title)
-        if name in failed_notebooks:
-            badge = "❌ the notebook failed in the last report: its page shows where; the checks below are from the last run that measured it"
-        sections += (f"<h2>{link} <small class='muted'>{_esc(badge)}</small></h2>\n<p class='muted'>{_esc(cond)}</p>\n"
+        if name in failed_notebooks or failed_page.exists():
+            badge = ("❌ the notebook failed in the last report (<a href='" + _esc(failed_page.name) + "'>where it failed</a>); "
+                     "the page and checks below are from the last run that measured it")
+        else:
+            badge = _esc(badge)
+        sections += (f"<h2>{link} <small class='muted'>{badge}</small></h2>\n<p class='muted'>{_esc(cond)}</p>\n"
                      + (f"<table><thead><tr><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th>"
                         f"<th>note</th></tr></thead><tbody>\n{rows}</tbody></table>\n" if rows else ""))
     last = ""
@@ -165,8 +171,8 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
         download = (f"<p class='muted'>History: <a href='{_esc(hist_file.name)}' download>{_esc(hist_file.name)}</a> "
                     f"({hist['run_id'].nunique()} runs on {hist['fingerprint'].nunique()} machine(s), {len(hist):,} rows, "
                     f"{hist_file.stat().st_size / 1024:,.1f} KiB; Parquet, columns as in lib/allframe_quality/history.py).</p>")
-    overall = (f"{'❌' if failed_total else '✅'} {total} budget checks across the suites, {failed_total} failed"
-               if total else "no runs yet: make report")
+    overall = (f"{'❌' if failed_total else '✅'} {total} checks across the suites: {failed_total} failed, "
+               f"{unmeasured_total} not measured" if total else "no runs yet: make report")
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>AllFrame quality lab</title>
@@ -175,7 +181,7 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
  body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
  table {{ border-collapse: collapse; width: 100%; font-size: 14px; margin-bottom: 1.5em; }}
  th, td {{ border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: left; vertical-align: top; }}
- tr.fail td {{ background: #fdecec; }} tr.warn td {{ background: #fff6e0; }}
+ tr.fail td {{ background: #fdecec; }} tr.warn td {{ background: #fff6e0; }} tr.not_measured td {{ background: #eef0fa; }}
  .muted {{ color: #666; font-size: 13px; }}
  nav a {{ margin-right: 1em; }}
 </style></head><body>
@@ -210,13 +216,20 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
         ok = True
         try:
             executed = execute(name, dict((parameters or {}).get(name, {}), run_id=run_id))
-        except papermill.PapermillExecutionError as e:
+        except (papermill.PapermillExecutionError, RuntimeError) as e:  # a cell failed, or the kernel died
             ok = False
             failed.add(name)
             executed = paths.build_dir() / "notebooks" / f"{name}.ipynb"
-            print(f"== {name}: FAILED in cell {e.exec_count}: {e.ename}: {e.evalue}", file=sys.stderr, flush=True)
-        render(executed, site / f"{name}.html")
-        print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {site / (name + '.html')}", flush=True)
+            why = f"cell {e.exec_count}: {e.ename}: {e.evalue}" if isinstance(e, papermill.PapermillExecutionError) \
+                else f"{type(e).__name__}: {e}"
+            print(f"== {name}: FAILED in {why}", file=sys.stderr, flush=True)
+        # a failed notebook's page goes beside the last good one, never over it
+        page = site / (f"{name}.html" if ok else f"{name}.failed.html")
+        if executed.exists():
+            render(executed, page)
+        if ok and (site / f"{name}.failed.html").exists():
+            (site / f"{name}.failed.html").unlink()
+        print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {page}", flush=True)
     publish_history(site)
     atomic.write_text(site / "index.html", index_html(failed))
     print(f"== site: {site / 'index.html'}", flush=True)

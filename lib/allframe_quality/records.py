@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -95,7 +94,8 @@ def start_run(run_id: str | None = None) -> str:
 
 
 def save_suite(run_id: str, suite: str, df: pd.DataFrame, info: dict) -> Path:
-    """Write a suite's records atomically and note the suite in meta.json."""
+    """Write a suite's records atomically and note the suite in meta.json (the history is the caller's:
+    suite.run and cli merge add it there)."""
     if df.empty:
         raise RecordError(f"suite {suite!r} produced no records: a run always records something")
     d = run_dir(run_id)
@@ -106,19 +106,14 @@ def save_suite(run_id: str, suite: str, df: pd.DataFrame, info: dict) -> Path:
             info, saved_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             rows=len(df), failed=int((df["status"] != "ok").sum()))
         atomic.write_json(d / "meta.json", meta)
-    _to_history(run_id, suite)
     return out
 
 
-def _to_history(run_id: str, suite: str) -> None:
-    """Every saved suite lands in the history too. If the history cannot take it, the records are
-    safe here and the error says how to repair it; the measurement is not thrown away."""
-    from . import history
-    try:
-        history.append(run_id, [suite])
-    except history.HistoryError as e:
-        print(f"warning: {suite} records saved in {run_dir(run_id)}, but not added to the history: {e}",
-              file=sys.stderr, flush=True)
+def headline(detail: str, width: int = 200) -> str:
+    """The line of a failure that says what went wrong: the first compiler error, else the last line."""
+    lines = [l.strip() for l in (detail or "").splitlines() if l.strip()]
+    first_error = next((l for l in lines if l.startswith("error")), None)
+    return (first_error or (lines[-1] if lines else ""))[:width]
 
 
 def load_meta(run_id: str) -> dict:
@@ -177,6 +172,4 @@ def merge_run(src: Path) -> tuple[str, list[str]]:
             meta.setdefault("suites", {})[suite] = dict(theirs.get("suites", {}).get(suite, {}),
                                                         machine=theirs.get("machine"), rust=theirs.get("rust"))
         atomic.write_json(d / "meta.json", meta)
-    for suite in suites:
-        _to_history(run_id, suite)
     return run_id, suites

@@ -58,17 +58,6 @@ def _verdict(lo: float, hi: float, noise_pct: float, lower_is_better: bool, exac
     return NO_CHANGE if exact else WITHIN_NOISE
 
 
-def gate_fails(change: Change, threshold_pct: float, lower_is_better: bool = True) -> bool:
-    """Regressed, and *significantly* by more than the threshold: the whole interval lies past it.
-
-    A point estimate past the threshold is not enough: on a shared 2-core machine two runs of the
-    same build differ by several percent (seen here: +10.2 % [+5.2, +14.7] for an unchanged build).
-    For exact counts the interval is the point, so the rule is the plain threshold.
-    """
-    past = change.lo_pct > threshold_pct if lower_is_better else change.hi_pct < -threshold_pct
-    return change.verdict == REGRESSED and past
-
-
 # ---------------------------------------------------------------- every tracked metric, run against run
 
 BROKE, FIXED, NEW, BELOW, UNCONFIRMED = "broke", "fixed", "new", "below threshold", "unconfirmed"
@@ -217,28 +206,60 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
     return pd.DataFrame(out, columns=CHANGE_COLUMNS)
 
 
-def find_baseline(hist, run_id: str, suite: str, baseline: str | None = None) -> str | None:
-    """The run `suite` of `run_id` is compared with: `baseline` when named (it must exist), else the latest
-    earlier run of the same suite on the same machine with the same parameters. None if there is none."""
+# What makes two runs of a suite comparable: the same machine, measuring parameters, compiler, AllFrame
+# source and probe sources. A change of any of these starts a new baseline and is shown as such.
+COMPARABLE = {"fingerprint": "machine", "params": "measuring parameters", "toolchain": "toolchain",
+              "allframe": "AllFrame source", "probe": "probe sources"}
+
+
+def comparable(hist, run_id: str, suite: str):
+    """History rows of `suite` from earlier runs comparable with `run_id`'s."""
     mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
     if mine.empty:
         raise BaselineError(f"run {run_id!r} has no {suite!r} rows in the history")
+    sel = (hist["suite"] == suite) & (hist["run_id"] < run_id)
+    for col in COMPARABLE:
+        sel &= hist[col] == mine[col].iloc[0]
+    return hist[sel]
+
+
+def find_baseline(hist, run_id: str, suite: str, baseline: str | None = None) -> str | None:
+    """The run `suite` of `run_id` is compared with: `baseline` when named (it must exist), else the latest
+    earlier comparable run (COMPARABLE). None if there is none."""
     if baseline is not None:  # named: it must exist; a suite it did not measure has nothing to compare with
         if not (hist["run_id"] == baseline).any():
             known = sorted(set(hist["run_id"]))[-5:]
             raise BaselineError(f"baseline run {baseline!r} is not in the history; latest runs: {known or 'none'}")
+        if not ((hist["run_id"] == run_id) & (hist["suite"] == suite)).any():
+            raise BaselineError(f"run {run_id!r} has no {suite!r} rows in the history")
         there = hist[(hist["run_id"] == baseline) & (hist["suite"] == suite)]
         return None if there.empty else baseline
-    fp, params = mine["fingerprint"].iloc[0], mine["params"].iloc[0]
-    cands = hist[(hist["suite"] == suite) & (hist["fingerprint"] == fp) & (hist["params"] == params)
-                 & (hist["run_id"] < run_id)]
+    cands = comparable(hist, run_id, suite)
     return None if cands.empty else str(cands["run_id"].max())
 
 
+def why_no_baseline(hist, run_id: str, suite: str) -> str | None:
+    """When a suite has no comparable baseline but ran before on this machine: what changed since (a new
+    toolchain, another AllFrame, changed probes or parameters), so a step in the trends is explained."""
+    mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
+    before = hist[(hist["suite"] == suite) & (hist["run_id"] < run_id) & (hist["fingerprint"] == mine["fingerprint"].iloc[0])]
+    if before.empty:
+        return None
+    prev = before[before["run_id"] == before["run_id"].max()]
+    diffs = [f"{label} {prev[c].iloc[0] or '?'} → {mine[c].iloc[0] or '?'}" for c, label in COMPARABLE.items()
+             if c != "fingerprint" and prev[c].iloc[0] != mine[c].iloc[0] and c != "params"]
+    if prev["params"].iloc[0] != mine["params"].iloc[0]:
+        diffs.append("measuring parameters changed")
+    return (f"{suite}: not compared with run {prev['run_id'].iloc[0]}: " + "; ".join(diffs)
+            + ". This run starts a new baseline.") if diffs else None
+
+
 def against_baseline(run_id: str, suites: list[str] | None = None, baseline: str | None = None, b=None,
-                     hist=None):
+                     hist=None, with_notes: bool = False):
     """Changes of a run's suites against their baselines, from the history (the run itself is read
-    from data/runs when the history does not hold it yet). Returns ({suite: baseline run or None}, changes)."""
+    from data/runs when the history does not hold it yet): the previous comparable run (detect) and, over
+    the whole comparable history, sustained changes (sustained). Returns ({suite: baseline run or None},
+    changes[, notes])."""
     import pandas as pd
     from . import budgets as budgets_mod, history
 
@@ -247,22 +268,203 @@ def against_baseline(run_id: str, suites: list[str] | None = None, baseline: str
     if not (hist["run_id"] == run_id).any():
         hist = pd.concat([hist, history.rows_for_run(run_id)], ignore_index=True)
     suites = suites or sorted(set(hist[hist["run_id"] == run_id]["suite"]))
-    bases, frames = {}, []
+    bases, frames, notes = {}, [], []
     for suite in suites:
         if not ((hist["run_id"] == run_id) & (hist["suite"] == suite)).any():
             continue
         base = find_baseline(hist, run_id, suite, baseline)
         bases[suite] = base
         if base is None:
+            note = why_no_baseline(hist, run_id, suite)
+            if note:
+                notes.append(note)
             continue
         mine = hist[(hist["run_id"] == run_id) & (hist["suite"] == suite)]
-        earlier = hist[(hist["suite"] == suite) & (hist["fingerprint"] == mine["fingerprint"].iloc[0])
-                       & (hist["params"] == mine["params"].iloc[0]) & (hist["run_id"] < run_id)]
-        frames.append(detect(mine, hist[(hist["run_id"] == base) & (hist["suite"] == suite)], earlier,
-                             threshold_pct=b.regression_threshold_pct, min_history_runs=b.min_history_runs,
-                             noise_pct=b.cqrs.noise_pct, history_only=history_only(b)))
+        earlier = comparable(hist, run_id, suite)
+        ch = detect(mine, hist[(hist["run_id"] == base) & (hist["suite"] == suite)], earlier,
+                    threshold_pct=b.regression_threshold_pct, min_history_runs=b.min_history_runs,
+                    noise_pct=b.cqrs.noise_pct, history_only=history_only(b))
+        if baseline is None:  # the sustained view needs the comparable history, not a named run
+            ch = with_sustained(ch, sustained(mine, earlier, threshold_pct=b.regression_threshold_pct,
+                                              window=b.window, lookback=b.lookback_runs, alpha=b.alpha))
+        frames.append(ch)
     changes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHANGE_COLUMNS)
-    return bases, changes
+    return (bases, changes, notes) if with_notes else (bases, changes)
+
+
+def permutation_greater(x, y) -> float:
+    """One-sided exact permutation p-value that `y`'s mean exceeds `x`'s: the share of all ways to split
+    the pooled values into groups of these sizes whose mean difference is at least the observed one.
+    Small windows only (12 values: 924 splits)."""
+    from itertools import combinations
+    pooled = np.asarray([*x, *y], float)
+    n, total = len(y), float(np.sum(pooled))
+    observed = np.mean(y) - np.mean(x)
+    splits = list(combinations(range(len(pooled)), n))
+    sums = np.array([pooled[list(c)].sum() for c in splits])
+    diffs = sums / n - (total - sums) / (len(pooled) - n)
+    return float(np.mean(diffs >= observed - 1e-12))
+
+
+SUSTAINED_COLUMNS = ["suite", "subject", "config", "variant", "item", "metric", "reference", "recent", "shift_pct",
+                     "now_pct", "p", "runs", "verdict", "evidence"]
+
+
+def _within_run_ratios(pts):
+    """Each value over the geometric mean of its siblings in the same run (same suite and metric, at least
+    three series): a ratio measured within one run, which removes the machine's drift - it moves every
+    operation of a run together - and leaves what one operation did apart from the others."""
+    import pandas as pd
+    pts = pts.copy()
+    pts["log"] = np.log(pts["value"].where(pts["value"] > 0))
+    pts["relative"] = False
+    for (suite, metric), g in pts.groupby(["suite", "metric"]):
+        series = g.groupby(["subject", "config", "variant", "item"], dropna=False).ngroups
+        if series < 3:
+            continue
+        for run_id, rg in g.groupby("run_id"):
+            if len(rg) < 3:
+                continue
+            total, n = rg["log"].sum(), len(rg)
+            pts.loc[rg.index, "log"] = rg["log"] - (total - rg["log"]) / (n - 1)
+            pts.loc[rg.index, "relative"] = True
+    return pts
+
+
+def sustained(current, earlier, *, threshold_pct: float = 10.0, window: int = 6, lookback: int = 30,
+              alpha: float = 0.01):
+    """Sustained changes over the comparable history: for each detectable metric measured with samples, the
+    last `window` runs (this one included) against the earliest `window` of the last `lookback` runs. Where a
+    suite has three or more series of a metric (the CQRS operations), each run's value is taken relative to
+    its siblings in the same run (_within_run_ratios), so the machine's drift cancels. A change counts when
+    the recent runs' mean (of logs) is past the threshold, a one-sided exact permutation test puts it past
+    chance at `alpha`, and this run itself is at least a quarter of the threshold away in the same direction (a fixed run is not
+    failed for its predecessors).
+    Catches slow creep (each step under the threshold) and time-only slowdowns whose instructions did not
+    move, once they persist; a global slowdown of every operation alike is left to the run-against-run view
+    and to A/B."""
+    import pandas as pd
+    from . import history
+
+    key = history.KEY
+    pts = history.point_values(pd.concat([earlier, current], ignore_index=True)).sort_values(["started", "run_id"])
+    pts = pts[pts["run_id"].isin(sorted(set(pts["run_id"]))[-lookback:])]
+    pts = pts[[(history.SPECS.get((s, m)) is not None and history.SPECS[(s, m)].detect
+                and history.SPECS[(s, m)].kind != "exact") for s, m in zip(pts["suite"], pts["metric"])]]
+    if pts.empty:
+        return pd.DataFrame(columns=SUSTAINED_COLUMNS)
+    pts = _within_run_ratios(pts).dropna(subset=["log"])
+    this_run = set(current["run_id"])
+    rows = []
+    for k, g in pts.groupby(key, dropna=False):
+        spec = history.SPECS[(k[0], k[5])]
+        if len(g) < 2 * window or g["run_id"].iloc[-1] not in this_run:
+            continue
+        v = g["log"].to_numpy(float)
+        ref, rec = v[:window], v[-window:]
+        shift = (np.exp(rec.mean() - ref.mean()) - 1) * 100
+        now = (np.exp(v[-1] - ref.mean()) - 1) * 100
+        up = shift > 0
+        p = permutation_greater(ref, rec) if up else permutation_greater(-ref, -rec)
+        worse = up == spec.lower_is_better
+        real = p <= alpha and abs(shift) > threshold_pct and abs(now) > threshold_pct / 4 and (now > 0) == up
+        how = "relative to the suite's other series in each run, " if g["relative"].all() else ""
+        rows.append(dict(zip(key, k), reference=float(np.exp(ref.mean())), recent=float(np.exp(rec.mean())),
+                         shift_pct=shift, now_pct=now, p=p, runs=len(g),
+                         verdict=(REGRESSED if worse else IMPROVED) if real else NO_CHANGE,
+                         evidence=f"sustained: the last {window} of {len(g)} comparable runs against the first {window}, "
+                                  f"{how}mean {shift:+.1f}%, permutation p={p:.4f}"))
+    return pd.DataFrame(rows, columns=SUSTAINED_COLUMNS)
+
+
+def with_sustained(changes, sus):
+    """Merge sustained changes into the run-against-run changes: a sustained regression or improvement
+    decides that metric's verdict (and fails the gate), whatever the single step from the previous run."""
+    if sus.empty or changes.empty:
+        return changes
+    changes = changes.copy()
+    key = ["suite", "subject", "config", "variant", "item", "metric"]
+    idx = {tuple(r[c] for c in key): i for i, r in zip(changes.index, changes.to_dict("records"))}
+    for r in sus[sus["verdict"] != NO_CHANGE].to_dict("records"):
+        i = idx.get(tuple(r[c] for c in key))
+        if i is None:
+            continue
+        changes.loc[i, "verdict"] = r["verdict"]
+        changes.loc[i, "evidence"] = r["evidence"]
+        changes.loc[i, "change_pct"] = r["shift_pct"]
+        changes.loc[i, "gate_fail"] = r["verdict"] == REGRESSED
+    return changes
+
+
+def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 5000, seed: int = 0,
+           min_rounds: int = 5):
+    """A/B on interleaved rounds: per round, B's value over A's of the same round (the pair shares the
+    machine's mood); the change is the mean of those ratios with a paired bootstrap 95 % interval, and it
+    counts when the whole interval is past the threshold. Exact counts are compared exactly. Both arguments
+    are lists (one per round) of history rows; returns changes in CHANGE_COLUMNS."""
+    import pandas as pd
+    from . import history
+
+    key = history.KEY
+    if len(a_rounds) != len(b_rounds):
+        raise ValueError("A/B needs the same number of rounds on each side")
+    per = []
+    for side, rounds in (("A", a_rounds), ("B", b_rounds)):
+        for r, df in enumerate(rounds):
+            p = history.point_values(df) if not df.empty else df
+            per.append(p.assign(side=side, round=r))
+    pts = pd.concat(per, ignore_index=True)
+    allrows = pd.concat([*a_rounds, *b_rounds], ignore_index=True)
+    out = []
+    for k, g in allrows.groupby(key, dropna=False):
+        spec = history.SPECS.get((k[0], k[5]))
+        if spec is None or not spec.detect:
+            continue
+        row = dict(zip(key, k), unit=g["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
+                   lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan, evidence="", verdict="", gate_fail=False)
+        sel = pts
+        for c, val in zip(key, k):
+            sel = sel[sel[c] == val]
+        a = sel[sel["side"] == "A"].set_index("round")["value"]
+        bb = sel[sel["side"] == "B"].set_index("round")["value"]
+        if a.empty or bb.empty:
+            failed = g[g["status"] != "ok"]
+            row.update(verdict=BROKE if bb.empty and not a.empty else (FIXED if a.empty and not bb.empty else BROKE),
+                       baseline=float(a.mean()) if len(a) else np.nan, current=float(bb.mean()) if len(bb) else np.nan,
+                       evidence=headline_of(failed))
+            row["gate_fail"] = row["verdict"] == BROKE
+            out.append(row)
+            continue
+        row["baseline"], row["current"] = float(a.mean()), float(bb.mean())
+        lower = spec.lower_is_better
+        if spec.kind == "exact":
+            c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
+            real, past, evidence = c.verdict != NO_CHANGE, abs(c.change_pct) > threshold_pct, "exact count"
+            lo = hi = pct = c.change_pct
+        else:
+            both = pd.concat([a.rename("a"), bb.rename("b")], axis=1).dropna()
+            if len(both) < min_rounds:
+                raise ValueError(f"{describe(row)}: {len(both)} paired rounds, fewer than {min_rounds}")
+            ratios = (both["b"] / both["a"]).to_numpy(float)
+            rng = np.random.default_rng(seed)
+            boot = rng.choice(ratios, (resamples, len(ratios))).mean(axis=1)
+            lo, hi = ((np.quantile(boot, [0.025, 0.975]) - 1) * 100)
+            pct = (ratios.mean() - 1) * 100
+            real = lo > 0 or hi < 0
+            past = lo > threshold_pct or hi < -threshold_pct
+            evidence = f"paired bootstrap 95% interval over {len(ratios)} interleaved rounds (B/A per round)"
+        worse = pct > 0 if lower else pct < 0
+        verdict = (REGRESSED if worse else IMPROVED) if real and past else (BELOW if real else
+                                                                            (NO_CHANGE if pct == 0 else WITHIN_NOISE))
+        row.update(change_pct=pct, lo_pct=lo, hi_pct=hi, evidence=evidence, verdict=verdict,
+                   gate_fail=verdict == REGRESSED)
+        out.append(row)
+    return pd.DataFrame(out, columns=CHANGE_COLUMNS)
+
+
+def headline_of(failed) -> str:
+    from .records import headline
+    return headline(str(failed["detail"].iloc[0])) if len(failed) else "no value on one side"
 
 
 def history_only(b) -> frozenset:

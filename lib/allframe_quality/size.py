@@ -16,10 +16,12 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import allframe_source, bloat, cargo, records
+from . import bloat, cargo, suite
 from .procs import say
-from .budgets import Budgets, BudgetError, pick
+from .budgets import Budgets, pick
 from . import budgets as budgets_mod
+from .records import headline
+from .verdicts import Finding, Verdict
 
 SUITE = "size"
 PROBE = "size-probe"
@@ -31,13 +33,6 @@ class Target:
     config: str             # configuration name, or "hello-world" for peers
     package: str
     features: tuple[str, ...] = ()
-
-
-def headline(detail: str, width: int = 200) -> str:
-    """The line of a failure that says what went wrong: the first compiler error, else the last line."""
-    lines = [l.strip() for l in (detail or "").splitlines() if l.strip()]
-    first_error = next((l for l in lines if l.startswith("error")), None)
-    return (first_error or (lines[-1] if lines else ""))[:width]
 
 
 def plan(b: Budgets, configurations: Sequence[str] | None = None, peers: bool | Sequence[str] = True,
@@ -70,51 +65,44 @@ def run_probe(executable: Path, timeout: float = 60) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def _measure_target(t: Target, profile: str, gated_profile: str, workspace: Path, extra: list[str],
-                    with_bloat: bool, printer) -> list[dict]:
-    base = dict(suite=SUITE, subject=t.subject, config=t.config, variant=profile)
+def _measure_target(ctx: suite.Context, t: Target, profile: str, with_bloat: bool) -> None:
+    base = dict(subject=t.subject, config=t.config, variant=profile)
     label = f"{t.subject}:{t.config} [{profile}]"
-    b = cargo.build(workspace, t.package, profile=profile, features=t.features, extra_args=extra,
-                    label=label, printer=printer)
+    b = ctx.build(t.package, profile=profile, features=t.features, no_default_features=True, label=label)
     if not b.ok:
-        return [records.record(**base, metric="file_bytes", unit="bytes", status="failed",
-                               detail=b.failure_text())]
-    rows = [
-        records.record(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size),
-        records.record(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable)),
-        records.record(**base, metric="build_seconds", unit="s", value=round(b.seconds, 2),
-                       detail=f"{b.rebuilt} of {b.units} units compiled"),
-    ]
+        ctx.record(**base, metric="file_bytes", unit="bytes", status="failed", detail=b.failure_text())
+        return
+    ctx.record(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size)
+    ctx.record(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable))
+    ctx.record(**base, metric="build_seconds", unit="s", value=round(b.seconds, 2),
+               detail=f"{b.rebuilt} of {b.units} units compiled")
     if t.package == PROBE:
         try:
             used = run_probe(b.executable)
-            rows.append(records.record(**base, metric="probe_checks", unit="count", value=len(used),
-                                       detail=json.dumps(used, sort_keys=True)))
-        except Exception as e:  # the binary exists but does not work: a failure worth seeing
-            rows.append(records.record(**base, metric="probe_checks", unit="count", status="failed",
-                                       detail=f"size-probe did not run: {e}"))
-    if with_bloat and profile == gated_profile:
+            ctx.record(**base, metric="probe_checks", unit="count", value=len(used), detail=json.dumps(used, sort_keys=True))
+        except Exception as e:  # the binary exists but does not work: a failure, and the gate fails on it
+            ctx.record(**base, metric="probe_checks", unit="count", status="failed", detail=f"size-probe did not run: {e}")
+    if with_bloat and profile == ctx.budgets.size.gated_profile:
         started = time.monotonic()
         try:
-            cs = bloat.crates(workspace, t.package, profile=profile, features=t.features, extra_args=extra,
-                              printer=printer, label=label)
+            cs = bloat.crates(ctx.workspace, t.package, profile=profile, features=t.features, extra_args=ctx.cargo_args,
+                              printer=ctx.printer, label=label)
         except (bloat.BloatError, cargo.ToolMissing) as e:
-            rows.append(records.record(**base, metric="crate_text_bytes", unit="bytes", status="failed", detail=str(e)))
+            # text_bytes is tracked: a failed breakdown fails the gate and shows as "broke" in the history
+            ctx.record(**base, metric="text_bytes", unit="bytes", status="failed", detail=f"cargo-bloat failed: {e}")
         else:
-            rows.append(records.record(**base, metric="text_bytes", unit="bytes", value=cs.text_size,
-                                       detail="cargo-bloat: .text of the unstripped build"))
-            rows += [records.record(**base, item=name, metric="crate_text_bytes", unit="bytes", value=size)
-                     for name, size in cs.crates.items()]
-            if printer:
-                printer(f"  {label}: cargo-bloat attributed {len(cs.crates)} crates in {time.monotonic() - started:.1f}s")
-    return rows
+            ctx.record(**base, metric="text_bytes", unit="bytes", value=cs.text_size,
+                       detail="cargo-bloat: .text of the unstripped build")
+            for name, size in cs.crates.items():
+                ctx.record(**base, item=name, metric="crate_text_bytes", unit="bytes", value=size)
+            ctx.say(f"  {label}: cargo-bloat attributed {len(cs.crates)} crates in {time.monotonic() - started:.1f}s")
 
 
 def measure(
-    configurations: Sequence[str] | None = None,
+    configurations: Sequence[str] | str | None = None,
     *,
-    profiles: Sequence[str] | None = None,
-    peers: bool | Sequence[str] = True,
+    profiles: Sequence[str] | str | None = None,
+    peers: bool | Sequence[str] | str = True,
     allframe_version: str | None = None,
     allframe_checkout: str | None = None,
     with_bloat: bool = True,
@@ -124,38 +112,46 @@ def measure(
 ) -> tuple[str, pd.DataFrame]:
     """Build and measure; save the records under data/runs/<run_id>/size.parquet. Returns (run_id, records)."""
     b = budgets or budgets_mod.load()
-    targets, profiles = plan(b, configurations, peers, profiles)           # bad names fail here,
-    source = allframe_source.resolve(allframe_version, allframe_checkout, b)  # and a bad checkout here,
-    cargo.require_cargo()                                                   # before any build.
+    peers = peers if isinstance(peers, bool) else suite.as_list(peers, "peers")
+    targets, profiles = plan(b, suite.as_list(configurations, "configurations"), peers,
+                             suite.as_list(profiles, "profiles"))                     # bad names fail here
+    tools = [("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")]
     if with_bloat:
-        cargo.require("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`.")
-    workspace, extra = allframe_source.workspace(source)
-    run_id = records.start_run(run_id)
-    started = time.monotonic()
-    if printer:
-        printer(f"size suite: {len(targets)} binaries x {len(profiles)} profiles, measuring {source.label}")
-    rows: list[dict] = []
-    for profile in profiles:
-        for t in targets:
-            rows += _measure_target(t, profile, b.size.gated_profile, workspace, extra, with_bloat, printer)
-    df = records.frame(rows, run_id)
-    records.save_suite(run_id, SUITE, df, {
-        "allframe": source.describe(),
-        "parameters": {"configurations": [t.config for t in targets if t.subject == "allframe"],
-                       "profiles": profiles, "peers": [t.subject for t in targets if t.subject != "allframe"],
-                       "with_bloat": with_bloat},
-        "features": {t.config: list(t.features) for t in targets if t.subject == "allframe"},
-        "seconds": round(time.monotonic() - started, 1),
-    })
-    if printer:
-        printer(f"size suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
-    return run_id, df
+        tools.append(("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`."))
+
+    def collect(ctx: suite.Context) -> None:
+        ctx.say(f"size suite: {len(targets)} binaries x {len(profiles)} profiles")
+        for profile in profiles:
+            for t in targets:
+                _measure_target(ctx, t, profile, with_bloat)
+        ctx.info["features"] = {t.config: list(t.features) for t in targets if t.subject == "allframe"}
+
+    params = {"configurations": [t.config for t in targets if t.subject == "allframe"], "profiles": profiles,
+              "peers": [t.subject for t in targets if t.subject != "allframe"], "with_bloat": with_bloat}
+    packages = sorted({PROBE, *("peers/" + p.package for p in b.size.peers.values())})
+    return suite.run(SUITE, collect, parameters=params, packages=packages, budgets=b,
+                     allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
+                     printer=printer, tools=tools)
 
 
 # ---------------------------------------------------------------- analysis
 
+def _config_verdict(c, gated: float | None, failed_note: str) -> tuple[Verdict, str, str]:
+    """(verdict, status words, note) of one configuration against its target and hard limit."""
+    if gated is None:
+        return Verdict.NOT_MEASURED, "not measured", failed_note or "no gated size in this run"
+    if c.limit_mib is not None and gated > c.limit_mib:
+        return Verdict.FAIL, "over limit", ""
+    if c.target_mib is not None and gated > c.target_mib:
+        return Verdict.WARN, "over target", ""
+    if c.target_mib is not None:
+        return Verdict.PASS, "under target", ""
+    return Verdict.INFO, "no budget", ""
+
+
 def status_table(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
-    """The PRD's size table with a status per configuration (gated profile and metric)."""
+    """The PRD's size table with a verdict per configuration (gated profile and metric). A configuration
+    that failed to build has no size: it is "not measured" here, and its failure fails the gate on its own."""
     mib = b.size.unit_bytes
     gp, gm = b.size.gated_profile, b.size.gated_metric
     rows = []
@@ -166,25 +162,15 @@ def status_table(df: pd.DataFrame, b: Budgets) -> pd.DataFrame:
         def value(profile, metric):
             v = mine[(mine["variant"] == profile) & (mine["metric"] == metric) & (mine["status"] == "ok")]["value"]
             return float(v.iloc[0]) / mib if len(v) else None
-        failed = mine[(mine["status"] == "failed") & (mine["metric"] == "file_bytes")]
+        failed = mine[(mine["status"] == "failed") & (mine["metric"] == "file_bytes") & (mine["variant"] == gp)]
         gated = value(gp, gm)
-        if not failed.empty:
-            status, note = "❌ build failed", headline(failed["detail"].iloc[0])
-        elif gated is None:
-            status, note = "❔ not measured", ""
-        elif c.limit_mib is not None and gated > c.limit_mib:
-            status, note = "❌ over limit", ""
-        elif c.target_mib is not None and gated > c.target_mib:
-            status, note = "⚠️ over target", ""
-        elif c.target_mib is not None:
-            status, note = "✅ under target", ""
-        else:
-            status, note = "ℹ️ no budget", ""
+        verdict, words, note = _config_verdict(c, gated, "build failed: " + headline(failed["detail"].iloc[0]) if len(failed) else "")
         rows.append({
             "configuration": c.label, "name": name, "features": ", ".join(c.features) or "(none)",
             "basis": c.basis, f"{gp} MiB": gated, f"{gp} stripped MiB": value(gp, "stripped_bytes"),
             **{f"{p} MiB": value(p, "file_bytes") for p in b.size.profiles if p != gp},
-            "target MiB": c.target_mib, "limit MiB": c.limit_mib, "status": status, "note": note,
+            "target MiB": c.target_mib, "limit MiB": c.limit_mib, "status": f"{verdict.symbol} {words}",
+            "level": verdict.level, "state": words, "note": note,
         })
     return pd.DataFrame(rows)
 
@@ -210,9 +196,9 @@ def feature_cost(df: pd.DataFrame, b: Budgets, baseline: str = "minimal") -> pd.
     c = df[(df["subject"] == "allframe") & (df["metric"] == "crate_text_bytes") & (df["status"] == "ok")
            & (df["variant"] == b.size.gated_profile)]
     base = c[c["config"] == baseline].set_index("item")["value"]
-    if base.empty:
-        raise BudgetError(f"feature cost needs the {baseline!r} configuration measured with cargo-bloat")
     out = []
+    if base.empty:  # no breakdown of the baseline (with_bloat=False, or it failed): nothing to subtract from
+        return pd.DataFrame(out, columns=["config", "crate", "bytes", "baseline_bytes", "delta_bytes", "new_crate"])
     for config, g in c[c["config"] != baseline].groupby("config", sort=False):
         cur = g.set_index("item")["value"]
         for crate in cur.index.union(base.index):
@@ -223,9 +209,6 @@ def feature_cost(df: pd.DataFrame, b: Budgets, baseline: str = "minimal") -> pd.
     return pd.DataFrame(out, columns=["config", "crate", "bytes", "baseline_bytes", "delta_bytes", "new_crate"])
 
 
-LEVELS = {"✅": "pass", "⚠️": "warn", "❔": "warn", "❌": "fail", "ℹ️": "info"}
-
-
 def feature_cost_totals(cost: pd.DataFrame) -> pd.DataFrame:
     """Per configuration: .text KiB added over Minimal, and the crates it brings that Minimal lacks."""
     added = cost.groupby("config")["delta_bytes"].sum() / 1024
@@ -233,21 +216,13 @@ def feature_cost_totals(cost: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"added_KiB": added, "new_crates": new}).sort_values("added_KiB")
 
 
-def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
-    """Gate findings for the size suite: one per measured configuration, plus failed peer builds."""
+def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
+    """One check per measured configuration (id size.<name>): its gated size against target and limit.
+    Failed rows (builds, probes, cargo-bloat) fail through suite.failure_findings."""
     gp = b.size.gated_profile
-    findings = []
-    for r in status_table(df, b).to_dict("records"):
-        level = next(v for k, v in LEVELS.items() if r["status"].startswith(k))
-        findings.append({"suite": SUITE, "what": f"{r['configuration']} ({r['name']})", "level": level,
-                         "status": r["status"], "measured": r[f"{gp} MiB"], "target": r["target MiB"],
-                         "limit": r["limit MiB"], "unit": "MiB", "note": r["note"]})
-    peers = df[(df["subject"] != "allframe") & (df["status"] == "failed")]
-    for r in peers.to_dict("records"):
-        findings.append({"suite": SUITE, "what": f"peer {r['subject']} [{r['variant']}]", "level": "fail",
-                         "status": "❌ build failed", "measured": None, "target": None, "limit": None,
-                         "unit": "MiB", "note": headline(r["detail"])})
-    return findings
+    return [Finding(SUITE, f"size.{r['name']}", f"{r['configuration']} ({r['name']})", Verdict.of(r["level"]),
+                    r["state"], r[f"{gp} MiB"], r["target MiB"], r["limit MiB"], "MiB", r["note"])
+            for r in status_table(df, b).to_dict("records")]
 
 
 def _binary_name(subject: str, config: str, b: Budgets) -> str:

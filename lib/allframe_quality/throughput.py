@@ -21,13 +21,14 @@ from typing import Callable, Sequence
 import pandas as pd
 import psutil
 
-from . import allframe_source, cargo, records, tfb_verify, wrk
-from . import budgets as budgets_mod
+from . import shares, suite, tfb_verify, wrk
 from .budgets import Budgets, BudgetError, pick_names
+from .cgroups import CpuQuota
 from .memory import vm_hwm
 from .postgres import FORTUNES, Postgres, free_port
-from .procs import kill_group, say
-from .size import headline
+from .procs import kill_group, say, spawn
+from .records import headline
+from .verdicts import Finding, Verdict
 
 SUITE = "throughput"
 PACKAGE = "tfb"
@@ -68,15 +69,16 @@ class Server:
 
 
 def start_server(framework: str, exe: Path, db_url: str, core: int, logdir: Path, pool: int = 4,
-                 ready_timeout: float = 30.0) -> Server:
+                 ready_timeout: float = 30.0, quota: CpuQuota | None = None) -> Server:
     """Start one server on a free port (another one if the port is taken), wait until it accepts."""
     for attempt in range(3):
         port = free_port()
         log = logdir / f"{framework}.log"
         with open(log, "w") as err:
-            proc = subprocess.Popen([*pin(core), str(exe), f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                                    stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
-                                    env=dict(os.environ, DATABASE_URL=db_url, TFB_POOL=str(pool)))
+            proc = spawn([*pin(core), str(exe), f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=err,
+                         env=dict(os.environ, DATABASE_URL=db_url, TFB_POOL=str(pool)))
+        if quota is not None:
+            quota.add(proc.pid)
         s = Server(framework, proc, port, log)
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline and s.alive():
@@ -92,92 +94,87 @@ def start_server(framework: str, exe: Path, db_url: str, core: int, logdir: Path
 
 
 def measure(
-    frameworks: Sequence[str] | None = None,
-    tests: Sequence[str] | None = None,
+    frameworks: Sequence[str] | str | None = None,
+    tests: Sequence[str] | str | None = None,
     *,
     duration_s: float = 5.0,
-    concurrency: Sequence[int] = (64,),
+    concurrency: Sequence[int] | int = (64,),
     repeats: int = 3,
     warmup_s: float = 3.0,
     pipeline: int = 16,
     query_levels: bool = False,
+    server_cpu_quota: float | None = 0.5,
     run_id: str | None = None,
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
 ) -> tuple[str, pd.DataFrame]:
-    b = budgets or budgets_mod.load()
-    fws = pick_names(frameworks, list(FRAMEWORKS), "framework")
-    tsts = pick_names(tests, TESTS, "test")
-    levels = [int(c) for c in concurrency]
+    fws = pick_names(suite.as_list(frameworks, "frameworks"), list(FRAMEWORKS), "framework")
+    tsts = pick_names(suite.as_list(tests, "tests"), TESTS, "test")
+    levels = [int(c) for c in suite.as_list(concurrency, "concurrency")]
     if not levels or any(c < 1 for c in levels) or repeats < 1 or duration_s < 1:
         raise BudgetError("concurrency levels, repeats and duration_s must be positive (duration at least 1 s)")
-    cargo.require("wrk", "Install it: `apt-get install wrk`, or run `make setup`.")
-    source = allframe_source.resolve(budgets=b)
-    workspace, extra = allframe_source.workspace(source)
-    run_id = records.start_run(run_id)
-    started = time.monotonic()
-    server_core, load_core = cores()
-    rows: list[dict] = []
+    if server_cpu_quota is not None and not 0 < float(server_cpu_quota) <= 1:
+        raise BudgetError(f"server_cpu_quota is a share of one core in (0, 1], or None for no quota; got {server_cpu_quota!r}")
+    tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
+             ("taskset", "Install util-linux.")]
 
-    def rec(fw, test, metric, unit, **kw):
-        rows.append(records.record(suite=SUITE, subject=fw, config=test, metric=metric, unit=unit, **kw))
+    def collect(ctx: suite.Context) -> None:
+        server_core, load_core = cores()
+        ctx.info["pinning"] = {"server_core": server_core, "load_core": load_core}
+        ctx.info["wrk"] = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0].strip()
 
-    exes: dict[str, Path] = {}
-    for fw in fws:
-        built = cargo.build(workspace, PACKAGE, bin=FRAMEWORKS[fw], no_default_features=False, extra_args=extra,
-                            label=f"{FRAMEWORKS[fw]} [release]", printer=printer)
-        if built.ok:
-            exes[fw] = built.executable
-        else:
-            for t in tsts:
-                rec(fw, t, "verified", "bool", status="failed", detail=built.failure_text())
+        def rec(fw, test, metric, unit, **kw):
+            ctx.record(subject=fw, config=test, metric=metric, unit=unit, **kw)
 
-    servers: dict[str, Server] = {}
-    with Postgres() as pg, tempfile.TemporaryDirectory(prefix="afq-tfb-") as logdir:
-        if printer:
-            printer(f"throughput: PostgreSQL on port {pg.port}; servers pinned to core {server_core}, wrk to core {load_core}")
-        try:
-            for fw, exe in exes.items():
-                try:
-                    servers[fw] = start_server(fw, exe, pg.url, server_core, Path(logdir))
-                except RuntimeError as e:
-                    for t in tsts:
-                        rec(fw, t, "verified", "bool", status="failed", detail=str(e))
-            verified: dict[str, list[str]] = {t: [] for t in tsts}
-            for fw, s in servers.items():
+        exes: dict[str, Path] = {}
+        for fw in fws:
+            built = ctx.build(PACKAGE, bin=FRAMEWORKS[fw], label=f"{FRAMEWORKS[fw]} [release]")
+            if built.ok:
+                exes[fw] = built.executable
+            else:
                 for t in tsts:
-                    problems = tfb_verify.verify(s.port, t, fortunes=FORTUNES, worlds=pg.worlds)
-                    if not problems:
-                        problems = tfb_verify.check_statement_counts(s.port, t, pg.reset_statements, pg.statement_calls)
-                    if problems:
-                        rec(fw, t, "verified", "bool", status="failed", detail="\n".join(problems))
-                    else:
-                        rec(fw, t, "verified", "bool", value=1)
-                        verified[t].append(fw)
-                    if printer:
-                        printer(f"verify {fw}/{t}: {'ok' if not problems else 'FAILED: ' + problems[0]}")
-            for t in tsts:
-                _load_test(t, verified[t], servers, levels, repeats, duration_s, warmup_s, pipeline,
-                           query_levels, load_core, rec, printer)
-            for fw, s in servers.items():
-                peak = vm_hwm(s.proc.pid)
-                if peak:
-                    rec(fw, "all", "server_peak_rss_bytes", "bytes", value=peak, detail="VmHWM after every load")
-        finally:
-            for s in servers.values():
-                kill_group(s.proc)
-    df = records.frame(rows, run_id)
-    records.save_suite(run_id, SUITE, df, {
-        "allframe": source.describe(),
-        "pinning": {"server_core": server_core, "load_core": load_core},
-        "parameters": {"frameworks": fws, "tests": tsts, "duration_s": duration_s, "concurrency": levels,
-                       "repeats": repeats, "warmup_s": warmup_s, "pipeline": pipeline, "query_levels": query_levels},
-        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0].strip(),
-        "seconds": round(time.monotonic() - started, 1),
-    })
-    if printer:
-        printer(f"throughput suite: saved {len(df)} records to run {run_id} in {time.monotonic() - started:.0f}s")
-    return run_id, df
+                    rec(fw, t, "verified", "bool", status="failed", detail=built.failure_text())
+        servers: dict[str, Server] = {}
+        with Postgres() as pg, tempfile.TemporaryDirectory(prefix="afq-tfb-") as logdir, \
+                CpuQuota(server_cpu_quota) as quota:
+            ctx.info["cpu_quota"] = quota.describe()
+            ctx.say(f"throughput: PostgreSQL on port {pg.port}; servers pinned to core {server_core}, wrk to core "
+                    f"{load_core}; {quota.describe()}")
+            try:
+                for fw, exe in exes.items():
+                    try:
+                        servers[fw] = start_server(fw, exe, pg.url, server_core, Path(logdir), quota=quota)
+                    except RuntimeError as e:
+                        for t in tsts:
+                            rec(fw, t, "verified", "bool", status="failed", detail=str(e))
+                verified: dict[str, list[str]] = {t: [] for t in tsts}
+                for fw, s in servers.items():
+                    for t in tsts:
+                        problems = tfb_verify.verify(s.port, t, fortunes=FORTUNES, worlds=pg.worlds)
+                        if not problems:
+                            problems = tfb_verify.check_statement_counts(s.port, t, pg.reset_statements, pg.statement_calls)
+                        if problems:
+                            rec(fw, t, "verified", "bool", status="failed", detail="TechEmpower verification: " + "\n".join(problems))
+                        else:
+                            rec(fw, t, "verified", "bool", value=1)
+                            verified[t].append(fw)
+                        ctx.say(f"verify {fw}/{t}: {'ok' if not problems else 'FAILED: ' + problems[0]}")
+                for t in tsts:
+                    _load_test(t, verified[t], servers, levels, repeats, duration_s, warmup_s, pipeline,
+                               query_levels, load_core, rec, ctx.printer)
+                for fw, s in servers.items():
+                    peak = vm_hwm(s.proc.pid)
+                    if peak:
+                        rec(fw, "all", "server_peak_rss_bytes", "bytes", value=peak, detail="VmHWM after every load")
+            finally:
+                for s in servers.values():
+                    kill_group(s.proc)
+
+    params = {"frameworks": fws, "tests": tsts, "duration_s": duration_s, "concurrency": levels, "repeats": repeats,
+              "warmup_s": warmup_s, "pipeline": pipeline, "query_levels": query_levels,
+              "server_cpu_quota": server_cpu_quota}
+    return suite.run(SUITE, collect, parameters=params, packages=[PACKAGE], budgets=budgets, run_id=run_id,
+                     printer=printer, tools=tools)
 
 
 def _paths(test: str, query_levels: bool) -> list[tuple[str, str]]:
@@ -230,6 +227,8 @@ def _load_test(test, fws, servers, levels, repeats, duration_s, warmup_s, pipeli
                     rec(fw, test, "socket_errors", "count", value=r.socket_errors, **base)
                     rec(fw, test, "server_cpu_pct", "% of a core", value=server_cpu, **base)
                     rec(fw, test, "load_cpu_pct", "% of a core", value=load_cpu, **base)
+                    if server_cpu > 0:   # the server's own efficiency, whatever bounded the run
+                        rec(fw, test, "requests_per_cpu_s", "req/CPU-s", value=r.requests / (server_cpu / 100 * wall), **base)
                     if not s.alive():
                         rec(fw, test, "rps", "req/s", status="failed", detail="server died during the run: " + s.stderr_tail(),
                             variant=variant, sample=rep)
@@ -246,6 +245,7 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"median_rps": rps.median(), "cv_pct": rps.std(ddof=1) / rps.mean() * 100, "repeats": rps.count(),
                         "min_rps": rps.min(), "max_rps": rps.max()})
     for metric, name in (("server_cpu_pct", "server_cpu_pct"), ("load_cpu_pct", "load_cpu_pct"),
+                         ("requests_per_cpu_s", "requests_per_cpu_s"),
                          ("latency_p50_ms", "p50_ms"), ("latency_p99_ms", "p99_ms")):
         out[name] = ok[ok["metric"] == metric].groupby(["subject", "config", "variant"])["value"].median()
     out = out.reset_index().rename(columns={"subject": "framework", "config": "test", "variant": "level"})
@@ -254,11 +254,16 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def relative(df: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Each framework's median req/s as a share of `reference`'s in the same run (per test and level)."""
+    """Each framework's share of `reference`'s req/s: the median of per-repeat ratios (shares.py), repeats
+    whose load generator was saturated left out; `client_bound` where none was left."""
     s = summary(df)
-    ref = s[s["framework"] == reference].set_index(["test", "level"])["median_rps"]
-    s["share_pct"] = [r.median_rps / ref.get((r.test, r.level), float("nan")) * 100 for r in s.itertuples()]
-    return s
+    parts = []
+    for fw in s["framework"].unique():
+        sh = shares.summary(df, reference, fw).rename(columns={"share_pct": "share_pct"})
+        parts.append(sh.assign(framework=fw))
+    rel = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["framework", "test", "level", "share_pct", "client_bound"])
+    return s.merge(rel[["framework", "test", "level", "share_pct", "client_bound", "max_load_cpu_pct"]],
+                   on=["framework", "test", "level"], how="left")
 
 
 def failures(df: pd.DataFrame) -> pd.DataFrame:
@@ -266,24 +271,33 @@ def failures(df: pd.DataFrame) -> pd.DataFrame:
     return f.assign(reason=f["detail"].map(headline)).drop(columns="detail").reset_index(drop=True)
 
 
-def evaluate(df: pd.DataFrame, b: Budgets) -> list[dict]:
-    """Relative budgets (AllFrame's share of a peer in the same run) per test; failed verification fails."""
+def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
+    """Relative budgets (id throughput.share_of_<peer>.<test>.<level>): AllFrame's share of a peer in the same
+    run. A test whose peer or AllFrame did not run, or whose repeats were all client-bound, is "not measured".
+    Failed verifications and loads fail through suite.failure_findings."""
     findings = []
-    rel = {ref: relative(df, ref) for ref in b.throughput.min_share_pct}
+    s = summary(df)
+    tests = s[["test", "level"]].drop_duplicates().itertuples(index=False) if not s.empty else []
+    pairs = [(t.test, t.level) for t in tests]
     for ref, min_pct in b.throughput.min_share_pct.items():
-        r = rel[ref]
-        for row in r[r["framework"] == "allframe"].to_dict("records"):
-            if pd.isna(row["share_pct"]):
+        rel = shares.summary(df, ref).set_index(["test", "level"])
+        for test, level in pairs:
+            check, what = f"throughput.share_of_{ref}.{test}.{level}", f"{test} {level}: AllFrame vs {LABELS[ref]}"
+            if (test, level) not in rel.index:
+                ran = sorted(set(s[(s["test"] == test) & (s["level"] == level)]["framework"]))
+                findings.append(Finding(SUITE, check, what, Verdict.NOT_MEASURED, "not measured", limit=min_pct, unit="%",
+                                        note=f"measured here: {', '.join(ran) or 'nothing'}; needs allframe and {ref}"))
                 continue
-            ok = row["share_pct"] >= min_pct
-            findings.append({"suite": SUITE, "what": f"{row['test']} {row['level']}: AllFrame vs {LABELS[ref]}",
-                             "level": "pass" if ok else "fail", "status": "✅ within budget" if ok else "❌ below budget",
-                             "measured": row["share_pct"], "target": None, "limit": min_pct, "unit": "%",
-                             "note": f"median {row['median_rps']:,.0f} req/s"})
-    for row in df[(df["status"] == "failed")].to_dict("records"):
-        findings.append({"suite": SUITE, "what": f"{row['subject']}/{row['config']} {row['metric']}", "level": "fail",
-                         "status": "❌ failed", "measured": None, "target": None, "limit": None, "unit": "",
-                         "note": headline(row["detail"])})
+            r = rel.loc[(test, level)]
+            if r["client_bound"]:
+                findings.append(Finding(SUITE, check, what, Verdict.NOT_MEASURED, "client-bound", limit=min_pct, unit="%",
+                                        note=f"wrk at {r['max_load_cpu_pct']:.0f}% of its core in every repeat: "
+                                             "the load generator, not the server, set the pace"))
+                continue
+            ok = r["share_pct"] >= min_pct
+            findings.append(Finding(SUITE, check, what, Verdict.PASS if ok else Verdict.FAIL,
+                                    "within budget" if ok else "below budget", float(r["share_pct"]), None, min_pct, "%",
+                                    f"median of {int(r['judged_repeats'])} per-repeat ratios"))
     return findings
 
 
