@@ -15,7 +15,7 @@ APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgres
 ARGS ?=
 PORT ?= 8000
 
-.PHONY: help setup setup-system setup-rust report test test-fast gate ab merge history-rebuild comment lab serve clean
+.PHONY: help setup setup-system setup-rust report test test-fast gate ab merge history-rebuild comment lab serve clean lock
 
 help:
 	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
@@ -25,7 +25,8 @@ help:
 	@echo "make merge ARGS='dir...'    bring run directories from parallel CI jobs into data/ and the history"
 	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
-	@echo "make setup    system packages, .venv with the project, cargo-bloat, cargo fetch (idempotent)"
+	@echo "make setup    system packages, .venv from requirements.lock, the pinned Rust toolchain, cargo-bloat, cargo fetch"
+	@echo "make lock     refresh requirements.lock (Python packages pinned exactly)"
 
 setup: setup-system $(VENV)/.installed setup-rust
 
@@ -38,16 +39,35 @@ setup-system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# Python packages at the exact versions of requirements.lock (refresh it with `make lock`), then the project.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
+# The compiler is pinned by bench/rust-toolchain.toml. When rustup lacks that toolchain by name but the
+# installed stable one is that very release, link it (no download); otherwise ask rustup to install it.
+RUST_PIN := $(shell sed -n 's/^channel = "\(.*\)"/\1/p' bench/rust-toolchain.toml)
 setup-rust:
 	@command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$(RUST_PIN)"; then \
+	  if rustc +stable --version 2>/dev/null | grep -q "^rustc $(RUST_PIN) "; then \
+	    echo "setup: linking the installed stable toolchain as $(RUST_PIN)"; \
+	    rustup toolchain link $(RUST_PIN) "$$(rustc +stable --print sysroot)"; \
+	  else rustup toolchain install --profile minimal $(RUST_PIN); fi; \
+	fi
 	@command -v cargo-bloat >/dev/null || cargo install --locked cargo-bloat
 	@cd bench && cargo fetch --locked -q
+
+# Refresh requirements.lock: the newest releases pyproject.toml allows, resolved in a fresh venv.
+lock:
+	rm -rf build/lock-venv && python3 -m venv build/lock-venv
+	build/lock-venv/bin/pip install -q --upgrade pip && build/lock-venv/bin/pip install -q .
+	build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^allframe-quality' > requirements.lock
+	rm -rf build/lock-venv
+	@echo "requirements.lock refreshed: review the diff, run make test, commit it"
 
 report: setup
 	$(PY) -m allframe_quality.cli report $(ARGS)

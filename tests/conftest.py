@@ -81,3 +81,41 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
                        {"parameters": params or {"measurement_s": 3.0}, "allframe": {"label": "allframe-core 0.1.28"}})
     suite.add_to_history(run_id, "cqrs")
     return run_id
+
+
+def budgets_copy(tmp_path: Path, required: list[str] | None = None, edit=None) -> Path:
+    """quality.toml copied, with [gate].required replaced (a small run need not measure every required check)
+    and `edit(text) -> text` applied."""
+    import re
+    from allframe_quality import paths
+    text = paths.BUDGETS_FILE.read_text()
+    if edit is not None:
+        text = edit(text)
+    if required is not None:
+        text, n = re.subn(r"(?m)^required = \[.*\]$", "required = " + repr(list(required)).replace("'", '"'), text)
+        assert n == 1, "quality.toml [gate].required line not found"
+    p = tmp_path / "quality.toml"
+    p.write_text(text)
+    return p
+
+
+def fake_tool(dirpath: Path, name: str, script: str) -> Path:
+    """An executable `name` in `dirpath` (put first on PATH) that runs the shell `script`: a tool that fails for real."""
+    dirpath.mkdir(parents=True, exist_ok=True)
+    p = dirpath / name
+    p.write_text("#!/bin/sh\n" + script + "\n")
+    p.chmod(0o755)
+    return p
+
+
+def path_without(tmp_path: Path, tool: str) -> str:
+    """A PATH on which `tool` does not exist: links to every other program of /usr/bin, plus cargo's bin."""
+    import os
+    farm = tmp_path / f"bin-without-{tool}"
+    farm.mkdir()
+    for d in ("/usr/local/bin", "/usr/bin"):
+        for f in Path(d).iterdir():
+            if f.name != tool and not (farm / f.name).exists():
+                (farm / f.name).symlink_to(f)
+    cargo_bin = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo")) / "bin"
+    return f"{farm}:{cargo_bin}"

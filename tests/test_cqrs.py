@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality import budgets, callgrind, cqrs, criterion, gate, regression
+from allframe_quality import cargo, budgets, callgrind, cqrs, criterion, gate, regression
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -77,9 +77,12 @@ def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys)
 
 
 @pytest.mark.slow
-def test_without_valgrind_results_are_time_only(data_dir, monkeypatch):
-    monkeypatch.setattr(callgrind, "available", lambda: False)
-    _, df = cqrs.measure(["event_upcast"], warm_up_s=0.2, measurement_s=0.3, sample_size=10, processes=1, printer=None)
-    ins = df[df["metric"] == "instructions_per_op"]
-    assert ins["status"].tolist() == ["not_measured"] and "valgrind" in ins["detail"].iloc[0]
+def test_instructions_false_is_time_only_and_a_missing_valgrind_is_an_error(data_dir, monkeypatch, tmp_path):
+    _, df = cqrs.measure(["event_upcast"], warm_up_s=0.2, measurement_s=0.3, sample_size=10, processes=1,
+                         instructions=False, printer=None)
+    assert not (df["metric"] == "instructions_per_op").any()
     assert (df[df["metric"] == "ops_per_s"]["status"] == "ok").all()
+    from conftest import path_without
+    monkeypatch.setenv("PATH", path_without(tmp_path, "valgrind"))
+    with pytest.raises(cargo.ToolMissing, match="valgrind not found on PATH"):
+        cqrs.measure(["event_upcast"], printer=None)

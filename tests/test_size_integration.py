@@ -4,7 +4,7 @@ import json
 import pytest
 
 from allframe_quality import budgets, gate, paths, records, size
-from conftest import patched_allframe
+from conftest import budgets_copy, patched_allframe
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_feature_cost_and_status(measured):
     assert cost[cost["crate"] == "allframe_core"]["delta_bytes"].iloc[0] > 0
     status = size.status_table(df, b)
     assert list(status["name"]) == ["minimal", "cqrs"]
-    assert status["status"].str.match("^(✅|⚠️|❌)").all()
+    assert status["level"].isin(["pass", "warn", "fail"]).all()
 
 
 def _budgets_with_limits(tmp_path, df, factor):
@@ -69,9 +69,7 @@ def _budgets_with_limits(tmp_path, df, factor):
         mib = _one(df, name, "release", "file_bytes") / b.size.unit_bytes
         text = text.replace(f"target_mib = {c.target_mib:g}\nlimit_mib = {c.limit_mib:g}\nbasis = \"{c.basis}",
                             f"target_mib = {mib * factor * 0.9:.4f}\nlimit_mib = {mib * factor:.4f}\nbasis = \"{c.basis}", 1)
-    p = tmp_path / "quality.toml"
-    p.write_text(text)
-    return p
+    return budgets_copy(tmp_path, ["size.minimal", "size.cqrs"], edit=lambda _: text)
 
 
 def test_gate_fails_when_a_limit_is_below_the_measured_size(measured, tmp_path, monkeypatch, capsys):
@@ -81,8 +79,10 @@ def test_gate_fails_when_a_limit_is_below_the_measured_size(measured, tmp_path, 
     assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 2.0)), "--summary", str(summary)]) == 0
     assert "✅ **passed**" in summary.read_text()
     assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 0.5))]) == 1
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out + cap.err
     assert "❌ **failed**" in out and "| size | Minimal (minimal) |" in out and "over limit" in out
+    assert "gate: FAILED size: Minimal (minimal) — over limit" in out
 
 
 def test_gate_without_a_run_exits_2(data_dir, capsys):
@@ -90,7 +90,7 @@ def test_gate_without_a_run_exits_2(data_dir, capsys):
     assert "no run" in capsys.readouterr().err
 
 
-def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tmp_path, data_dir):
+def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tmp_path, data_dir, capsys):
     """A real compile failure: a copy of allframe-core with an injected error, measured as a checkout."""
     broken = patched_allframe(registry_allframe, tmp_path / "allframe-core", "src/lib.rs",
                               lambda t: t + '\ncompile_error!("injected by the allframe-quality test suite");\n')
@@ -101,6 +101,9 @@ def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tm
     assert meta["suites"]["size"]["allframe"]["kind"] == "checkout"
     assert meta["suites"]["size"]["failed"] == 1
     assert gate.main(["--run", run_id]) == 1
+    err = capsys.readouterr().err
+    assert "gate: FAILED size: allframe / minimal / release: file_bytes — failed" in err
+    assert "injected by the allframe-quality test suite" in err
 
 
 def test_feature_cost_totals(measured):

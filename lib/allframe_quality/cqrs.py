@@ -88,7 +88,7 @@ def measure(
                                detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})")
                 except callgrind.CallgrindError as e:
                     ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed",
-                               detail=f"callgrind failed: {e}")
+                               detail=f"callgrind failed:\n{e}")
         for name, why in b.cqrs.not_measured.items():
             ctx.record(subject="allframe", config=name, metric="ns_per_op", unit="ns", status="not_measured", detail=why)
 

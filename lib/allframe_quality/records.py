@@ -110,10 +110,21 @@ def save_suite(run_id: str, suite: str, df: pd.DataFrame, info: dict) -> Path:
 
 
 def headline(detail: str, width: int = 200) -> str:
-    """The line of a failure that says what went wrong: the first compiler error, else the last line."""
+    """The words of a failure that say what went wrong: the first compiler error, else a panic's message,
+    else the last line; after the failure's own first line when that one only says what failed ("...:")."""
     lines = [l.strip() for l in (detail or "").splitlines() if l.strip()]
-    first_error = next((l for l in lines if l.startswith("error")), None)
-    return (first_error or (lines[-1] if lines else ""))[:width]
+    if not lines:
+        return ""
+    key = next((l for l in lines if l.startswith("error")), None)
+    if key is None:
+        at = next((i for i, l in enumerate(lines) if "panicked at" in l), None)
+        if at is not None:
+            key = lines[at] + (" " + lines[at + 1] if at + 1 < len(lines) and lines[at].endswith(":") else "")
+    key = key or lines[-1]
+    first = lines[0].split(":\n")[0]
+    if first != key and first.endswith(":") and len(first) < 80:
+        key = f"{first} {key}"
+    return key[:width]
 
 
 def load_meta(run_id: str) -> dict:

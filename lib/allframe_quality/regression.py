@@ -455,7 +455,8 @@ def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 
             evidence = f"paired bootstrap 95% interval over {len(ratios)} interleaved rounds (B/A per round)"
         worse = pct > 0 if lower else pct < 0
         verdict = (REGRESSED if worse else IMPROVED) if real and past else (BELOW if real else
-                                                                            (NO_CHANGE if pct == 0 else WITHIN_NOISE))
+                                                                            (NO_CHANGE if pct == 0 or spec.kind == "exact"
+                                                                             else WITHIN_NOISE))
         row.update(change_pct=pct, lo_pct=lo, hi_pct=hi, evidence=evidence, verdict=verdict,
                    gate_fail=verdict == REGRESSED)
         out.append(row)

@@ -81,7 +81,7 @@ def _measure_target(ctx: suite.Context, t: Target, profile: str, with_bloat: boo
             used = run_probe(b.executable)
             ctx.record(**base, metric="probe_checks", unit="count", value=len(used), detail=json.dumps(used, sort_keys=True))
         except Exception as e:  # the binary exists but does not work: a failure, and the gate fails on it
-            ctx.record(**base, metric="probe_checks", unit="count", status="failed", detail=f"size-probe did not run: {e}")
+            ctx.record(**base, metric="probe_checks", unit="count", status="failed", detail=f"size-probe crashed:\n{e}")
     if with_bloat and profile == ctx.budgets.size.gated_profile:
         started = time.monotonic()
         try:
@@ -89,7 +89,7 @@ def _measure_target(ctx: suite.Context, t: Target, profile: str, with_bloat: boo
                               printer=ctx.printer, label=label)
         except (bloat.BloatError, cargo.ToolMissing) as e:
             # text_bytes is tracked: a failed breakdown fails the gate and shows as "broke" in the history
-            ctx.record(**base, metric="text_bytes", unit="bytes", status="failed", detail=f"cargo-bloat failed: {e}")
+            ctx.record(**base, metric="text_bytes", unit="bytes", status="failed", detail=str(e))
         else:
             ctx.record(**base, metric="text_bytes", unit="bytes", value=cs.text_size,
                        detail="cargo-bloat: .text of the unstripped build")
