@@ -308,3 +308,45 @@ def rps_vs_concurrency(summary: pd.DataFrame, subtitle: str) -> alt.Chart:
         tooltip=["label", "test", "level", alt.Tooltip("median_rps:Q", format=",.0f")],
     ).properties(width=300, height=180).facet(facet=alt.Facet("test:N", title=None), columns=2).resolve_scale(y="independent").properties(
         title=_title("Requests per second against concurrency", subtitle))
+
+
+# ---------------------------------------------------------------- demos
+
+OUTCOME_COLORS = {"works": "#3aa876", "partly": "#e0a526", "not": "#d64545"}
+
+
+def demo_lines(card: pd.DataFrame, subtitle: str) -> alt.LayerChart:
+    """Each demo's Rust code lines against the PRD's 500 (red rule)."""
+    d = card.dropna(subset=["code lines"])
+    y = alt.Y("demo:N", title=None, sort=list(d["demo"]))
+    bars = alt.Chart(d).mark_bar(height=18, color=SUBJECT_COLORS["allframe"]).encode(
+        x=alt.X("code lines:Q", title="Rust code lines (blank, comments, tests not counted)"), y=y,
+        tooltip=["demo", "code lines", "tests passed", "tests failed", "features demonstrated"])
+    labels = bars.mark_text(align="left", dx=4, fontSize=11, color="#333").encode(text="code lines:Q")
+    limit = alt.Chart(pd.DataFrame({"x": [float(d["line limit"].max()) if len(d) else 500.0]})).mark_rule(
+        color=LIMIT_COLOR, strokeWidth=2).encode(x="x:Q")
+    return (bars + labels + limit).properties(width=WIDTH, title=_title("Code lines per demo against the PRD's limit of 500 (red)", subtitle))
+
+
+def demo_costs(card: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """What each demo costs: release size, start-up, idle RSS, req/s and p99 on its load endpoint, one panel each."""
+    cols = {"release MiB": "release executable, MiB", "start-up ms": "cold start to first answer, ms",
+            "idle RSS MiB": "idle RSS, MiB", "req/s": "req/s on the load endpoint", "p99 ms": "p99 latency under load, ms"}
+    d = card.melt(id_vars=["demo", "load endpoint"], value_vars=[c for c in cols if c in card], var_name="measure",
+                  value_name="value").dropna(subset=["value"])
+    d["measure"] = d["measure"].map(cols)
+    return alt.Chart(d).mark_bar(color=SUBJECT_COLORS["allframe"]).encode(
+        x=alt.X("value:Q", title=None), y=alt.Y("demo:N", title=None),
+        tooltip=["demo", "measure", alt.Tooltip("value:Q", format=",.2f"), "load endpoint"]).properties(
+        width=280, height=alt.Step(18)).facet(facet=alt.Facet("measure:N", title=None), columns=2).resolve_scale(
+        x="independent").properties(title=_title("What each demo costs", subtitle))
+
+
+def capability_audit(ca: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """One mark per capability, coloured by outcome, grouped by area."""
+    return alt.Chart(ca).mark_square(size=160).encode(
+        x=alt.X("outcome:N", title=None, sort=list(OUTCOME_COLORS)), y=alt.Y("capability:N", title=None, sort=None),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values()))),
+        tooltip=["capability", "area", "outcome", "promise", "AllFrame API", "evidence"]).properties(
+        width=240, height=_row_height(len(ca)),
+        title=_title("What AllFrame delivers of what the PRD promises", subtitle))

@@ -15,13 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import alerts, atomic, budgets as budgets_mod, cqrs, history, memory, metadata, records, regression, size, \
-    suite, throughput
+from . import alerts, atomic, budgets as budgets_mod, cqrs, demos, history, memory, metadata, records, regression, \
+    size, suite, throughput
 from .verdicts import Finding, Verdict, apply_required, counts
 
 # suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
 EVALUATORS = {size.SUITE: size.evaluate, throughput.SUITE: throughput.evaluate, cqrs.SUITE: cqrs.evaluate,
-              memory.SUITE: memory.evaluate}
+              memory.SUITE: memory.evaluate, demos.SUITE: demos.evaluate}
 
 
 def _fmt(v) -> str:

@@ -34,6 +34,7 @@ class Metric:
     label: str = ""
     detect: bool = True   # False: a trend only, never a regression verdict
     corroborated_by: str = ""  # an exact metric of the same item that a run-to-run change must move too
+    gates: bool = True    # False: a change is shown (regressed / improved) but never fails the gate
 
 
 # (suite, metric in the run records) -> how the history tracks it. Everything else stays in data/runs.
@@ -61,6 +62,16 @@ TRACKED: dict[tuple[str, str], Metric] = {
     ("memory", "used_bytes"): Metric("used_bytes", True, "single", label="memory used (bytes)"),
     ("memory", "peak_rss_bytes"): Metric("peak_rss_bytes", True, "single", label="peak RSS (bytes)"),
     ("memory", "heap_peak_bytes"): Metric("heap_peak_bytes", True, "single", label="heap peak (bytes)"),
+    ("demos", "file_bytes"): Metric("file_bytes", True, "exact", label="demo binary size (bytes)"),
+    ("demos", "stripped_bytes"): Metric("stripped_bytes", True, "exact", label="demo stripped size (bytes)"),
+    ("demos", "code_lines"): Metric("code_lines", True, "exact", label="demo code lines", detect=False),
+    ("demos", "startup_seconds"): Metric("startup_seconds", True, "samples", "median", label="demo start-up (s)"),
+    ("demos", "idle_rss_bytes"): Metric("idle_rss_bytes", True, "single", label="demo idle RSS (bytes)"),
+    ("demos", "peak_rss_bytes"): Metric("peak_rss_bytes", True, "single", label="demo peak RSS under load (bytes)"),
+    ("demos", "rps"): Metric("rps", False, "samples", "median", label="demo req/s", detect=False),
+    # AllFrame's capabilities (2 works, 1 partly, 0 not): a change of outcome is shown as a change, and
+    # it is a finding about AllFrame, never a failure of the lab's gate
+    ("demos", "capability"): Metric("capability", False, "exact", label="capability outcome", gates=False),
 }
 SPECS: dict[tuple[str, str], Metric] = {(s, m.name): m for (s, _), m in TRACKED.items()}
 KEY = ["suite", "subject", "config", "variant", "item", "metric"]

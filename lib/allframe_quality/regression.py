@@ -201,7 +201,7 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
             row["verdict"] = NO_CHANGE      # an exact count within its 0.1 % tolerance
         else:
             row["verdict"] = WITHIN_NOISE
-        row["gate_fail"] = row["verdict"] == REGRESSED
+        row["gate_fail"] = row["verdict"] == REGRESSED and spec.gates
         out.append(row)
     return pd.DataFrame(out, columns=CHANGE_COLUMNS)
 
@@ -458,7 +458,7 @@ def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 
                                                                             (NO_CHANGE if pct == 0 or spec.kind == "exact"
                                                                              else WITHIN_NOISE))
         row.update(change_pct=pct, lo_pct=lo, hi_pct=hi, evidence=evidence, verdict=verdict,
-                   gate_fail=verdict == REGRESSED)
+                   gate_fail=verdict == REGRESSED and spec.gates)
         out.append(row)
     return pd.DataFrame(out, columns=CHANGE_COLUMNS)
 

@@ -1,0 +1,68 @@
+"""The demos suite: the line counter on a fixture, and one demo end to end through its notebook with small
+parameters (build, tests from libtest's JSON, start-up, load, features mapped to tests that passed, the audit)."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from allframe_quality import demos, paths, publish, records
+from conftest import FIXTURES, budgets_copy
+
+
+def test_line_counter_counts_code_only():
+    # code lines: use, fn url, the string, }, struct, map/x, }, fn last  (8); comments, docs, blanks and
+    # #[cfg(test)] items are not counted
+    assert demos.count_code_lines((FIXTURES / "lines.rs").read_text()) == 8
+
+
+def test_load_endpoint_is_read_from_the_readme(tmp_path):
+    p = tmp_path / "README.md"
+    p.write_text("# demo\n\nLoad endpoint: GET /products\n")
+    assert demos.load_endpoint(p) == "/products"
+    p.write_text("# demo without one\n")
+    assert demos.load_endpoint(p) is None
+
+
+def test_every_demo_in_the_workspace_has_a_readme_with_a_load_endpoint_and_features():
+    names = demos.members(paths.BENCH)
+    assert names, "bench/demos has no members"
+    feats = demos.features(paths.BENCH)
+    for n in names:
+        assert demos.load_endpoint(paths.BENCH / "demos" / n / "README.md"), n
+        assert feats.get(n), f"{n} has no features in bench/demos/features.toml"
+        assert demos.crate_lines(paths.BENCH / "demos" / n) < demos.LINE_LIMIT, n
+
+
+@pytest.mark.slow
+def test_one_demo_end_to_end_through_the_notebook(tmp_path, monkeypatch):
+    for var, sub in (("AFQ_DATA_DIR", "data"), ("AFQ_SITE_DIR", "site"), ("AFQ_BUILD_DIR", "build")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    name = demos.members(paths.BENCH)[0]
+    out = publish.execute("demos", {"demos": [name], "starts": 2, "load_duration_s": 1, "connections": 8,
+                                    "budgets_file": str(budgets_copy(tmp_path, ["demos.*.tests", "demos.*.lines"]))},
+                          out_dir=tmp_path / "build", stream=False)
+    nb = nbformat.read(out, as_version=4)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    run_id = records.latest_run_id("demos")
+    df = records.load_records(run_id, "demos")
+    mine = df[df["config"] == name]
+    ok = mine[mine["status"] == "ok"]
+    assert (ok[ok["metric"] == "file_bytes"]["value"] > 1_000_000).all()
+    assert ok[ok["metric"] == "tests_passed"]["value"].iloc[0] > 0
+    assert ok[ok["metric"] == "tests_failed"]["value"].iloc[0] == 0
+    assert len(ok[ok["metric"] == "startup_seconds"]) == 2 and (ok[ok["metric"] == "startup_seconds"]["value"] < 10).all()
+    assert ok[ok["metric"] == "rps"]["value"].iloc[0] > 100
+    assert 0 < ok[ok["metric"] == "code_lines"]["value"].iloc[0] < demos.LINE_LIMIT
+    # every "demonstrated by test X" names a test that exists and passed in this very run
+    passed = {i.rsplit("::", 1)[-1] for i in ok[ok["metric"] == "test_passed"]["item"]}
+    feats = mine[mine["metric"] == "feature_demonstrated"]
+    assert len(feats) == len(demos.features(paths.BENCH)[name]) > 0
+    assert (feats["status"] == "ok").all(), feats[feats["status"] != "ok"]["detail"].tolist()
+    for f in feats.to_dict("records"):
+        assert json.loads(f["detail"])["test"] in passed
+    # the capability audit: every capability has an outcome and the probe's words
+    audit = df[df["metric"] == "capability"]
+    if (paths.BENCH / demos.AUDIT / "Cargo.toml").exists():
+        assert len(audit) >= 10 and (audit["status"] == "ok").all()
+        assert set(audit["value"]) <= {0.0, 1.0, 2.0}
