@@ -101,3 +101,16 @@ def test_noise_band_follows_rustc_perf():
 def test_a_zero_baseline_has_no_relative_change():
     ch = r.detect(_rows("b", [4096.0]), _rows("a", [0.0]))
     assert ch["verdict"].tolist() == [r.WITHIN_NOISE] and "baseline is 0" in ch["evidence"].iloc[0]
+
+
+def test_a_toolchain_change_starts_a_new_baseline_and_says_so():
+    import pandas as pd
+    old = _rows("20260101T000000Z-1", [100.0]).assign(toolchain="rustc 1.94.0")
+    new = _rows("20260102T000000Z-1", [120.0]).assign(toolchain="rustc 1.95.0")
+    hist = pd.concat([old, new], ignore_index=True)
+    assert r.find_baseline(hist, "20260102T000000Z-1", "memory") is None
+    note = r.why_no_baseline(hist, "20260102T000000Z-1", "memory")
+    assert "toolchain rustc 1.94.0 → rustc 1.95.0" in note and "new baseline" in note
+    # the same toolchain (and machine, parameters, AllFrame, probes): compared as usual
+    same = pd.concat([old, new.assign(toolchain="rustc 1.94.0")], ignore_index=True)
+    assert r.find_baseline(same, "20260102T000000Z-1", "memory") == "20260101T000000Z-1"

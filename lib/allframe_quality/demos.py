@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import cargo, procs, suite, wrk
 from .budgets import Budgets, BudgetError, pick_names
-from .memory import vm_hwm
+from .memory import proc_status_bytes, vm_hwm
 from .procs import kill_group, say, spawn
 from .records import headline
 from .size import stripped_size
@@ -203,17 +203,6 @@ def start(exe: Path, core: int | None = None, timeout: float = 30.0) -> tuple[su
     raise RuntimeError(f"{exe.name} did not answer GET /health with 200 within {timeout:.0f}s")
 
 
-def vm_rss(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
 def verify_endpoint(url: str) -> str | None:
     """The load endpoint must answer 200 with a JSON body before it is loaded; the problem, or None."""
     try:
@@ -332,7 +321,7 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
             ctx.record(**base, metric="startup_seconds", unit="s", value=t, sample=i,
                        detail="spawn to the first 200 on GET /health")
         time.sleep(1.0)
-        ctx.record(**base, metric="idle_rss_bytes", unit="bytes", value=vm_rss(proc.pid), detail="VmRSS 1 s after start-up")
+        ctx.record(**base, metric="idle_rss_bytes", unit="bytes", value=proc_status_bytes(proc.pid, "VmRSS"), detail="VmRSS 1 s after start-up")
         ctx.say(f"  {name}: start-up median {statistics.median(times) * 1000:.1f} ms over {starts} starts")
         if endpoint is None:
             ctx.record(**base, metric="rps", unit="req/s", status="not_measured",

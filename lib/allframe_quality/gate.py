@@ -108,7 +108,7 @@ def markdown(v: Result, limit: int = alerts.COMMENT_LIMIT) -> str:
              "| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
     for f in findings:
         unit = f" {f.unit}" if _fmt(f.measured) != "—" else ""
-        req = " (required)" if f.required else ""
+        req = " (required)" if f.required and "required" not in f.status else ""
         lines.append(f"| {f.suite} | {_cell(f.what)} | {_fmt(f.measured)}{unit} | {_fmt(f.target)} "
                      f"| {_fmt(f.limit)} | {_cell(f.label)}{req} |")
     notes = [f for f in findings if f.note and f.verdict in (Verdict.FAIL, Verdict.NOT_MEASURED, Verdict.WARN)]

@@ -51,16 +51,21 @@ class ProbeRun:
         return vals[-1] if vals else None
 
 
-def vm_hwm(pid: int) -> int | None:
-    """The process's peak resident set from the kernel (VmHWM in /proc/<pid>/status), in bytes."""
+def proc_status_bytes(pid: int, field: str) -> int | None:
+    """A kB field of /proc/<pid>/status (VmHWM, VmRSS, ...) in bytes; None when the process is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         return None
     return None
+
+
+def vm_hwm(pid: int) -> int | None:
+    """The process's peak resident set from the kernel (VmHWM), in bytes."""
+    return proc_status_bytes(pid, "VmHWM")
 
 
 def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800) -> ProbeRun:

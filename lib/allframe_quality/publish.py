@@ -135,7 +135,7 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
             f"<tr class='{_esc(f.level)}'><td>{_esc(f.what)}</td>"
             f"<td>{_esc(gate._fmt(f.measured))} {_esc(f.unit if gate._fmt(f.measured) != '—' else '')}</td>"
             f"<td>{_esc(gate._fmt(f.target))}</td><td>{_esc(gate._fmt(f.limit))}</td>"
-            f"<td>{_esc(f.label)}{' (required)' if f.required else ''}</td><td class='muted'>{_esc(f.note)}</td></tr>\n"
+            f"<td>{_esc(f.label)}{' (required)' if f.required and 'required' not in f.status else ''}</td><td class='muted'>{_esc(f.note)}</td></tr>\n"
             for f in sorted(findings, key=lambda f: f.verdict.order))
         link = f"<a href='{_esc(name)}.html'>{_esc(title)}</a>" if page.exists() else _esc(title)
         if name in failed_notebooks or failed_page.exists():

@@ -427,9 +427,11 @@ def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 
             sel = sel[sel[c] == val]
         a = sel[sel["side"] == "A"].set_index("round")["value"]
         bb = sel[sel["side"] == "B"].set_index("round")["value"]
+        if a.empty and bb.empty:   # measured on neither side (not measured, or failed: ab lists the failures)
+            continue
         if a.empty or bb.empty:
             failed = g[g["status"] != "ok"]
-            row.update(verdict=BROKE if bb.empty and not a.empty else (FIXED if a.empty and not bb.empty else BROKE),
+            row.update(verdict=BROKE if bb.empty else FIXED,
                        baseline=float(a.mean()) if len(a) else np.nan, current=float(bb.mean()) if len(bb) else np.nan,
                        evidence=headline_of(failed))
             row["gate_fail"] = row["verdict"] == BROKE
