@@ -90,6 +90,14 @@ def _history(a) -> int:
             h = history.rebuild()
         else:
             h = history.load()
+        if a.action == "replay":
+            from . import regression
+            ch = regression.replay(h)
+            reg = ch[ch["verdict"] == regression.REGRESSED]
+            print(f"replayed {h['run_id'].nunique()} runs: {len(ch)} compared metrics, {len(reg)} regressed "
+                  f"(on an unchanged build each is a false alarm); verdicts: {ch['verdict'].value_counts().to_dict()}")
+            for r in reg.to_dict("records"):
+                print(f"  {r['run_id']}: {regression.describe(r)} {r['change_pct']:+.1f}% ({r['evidence']})")
     except history.HistoryError as e:
         print(f"history: {e}", file=sys.stderr)
         return 2
@@ -123,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="a suite parameter, VALUE in YAML, e.g. -p cqrs.operations='[command_dispatch]'")
     ab_p.add_argument("--out", help="also write the Markdown to this file (for a PR comment)")
     h = sub.add_parser("history", help="maintain data/history.parquet")
-    h.add_argument("action", choices=["rebuild", "show"], help="rebuild: from data/runs; show: what it holds")
+    h.add_argument("action", choices=["rebuild", "show", "replay"],
+                   help="rebuild: from data/runs; show: what it holds; replay: each run judged as the gate did")
     m = sub.add_parser("merge", help="bring run directories from parallel jobs into data/runs and the history")
     m.add_argument("dirs", nargs="+", help="run directories (data/runs/<run_id>) or data directories holding runs/")
     c = sub.add_parser("comment", help="join Markdown files into one PR comment under GitHub's size limit")

@@ -265,8 +265,7 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
     base = dict(subject="allframe", config=name, variant="release")
     ctx.record(**base, metric="code_lines", unit="lines", value=crate_lines(ws / name),
                detail=f"Rust code lines in {name}/src (blank, comments and #[cfg(test)] not counted)")
-    built = cargo.build(ws, name, no_default_features=False, extra_args=ctx.cargo_args, label=f"{name} [release]",
-                        printer=ctx.printer)
+    built = ctx.build(name, workspace=ws, label=f"{name} [release]")
     if not built.ok:
         ctx.record(**base, metric="file_bytes", unit="bytes", status="failed", detail=built.failure_text())
         return
@@ -355,8 +354,7 @@ def _audit(ctx) -> None:
     if not (ws / "Cargo.toml").exists():
         ctx.record(**base, metric="capability", unit="outcome", status="not_measured", detail=f"no bench/{AUDIT}")
         return
-    built = cargo.build(ws, AUDIT, no_default_features=False, extra_args=ctx.cargo_args, label=f"{AUDIT} [release]",
-                        printer=ctx.printer)
+    built = ctx.build(AUDIT, workspace=ws, label=f"{AUDIT} [release]")
     if not built.ok:
         ctx.record(**base, metric="capability", unit="outcome", status="failed", detail=built.failure_text())
         return

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from . import cargo, records, suite
+from . import records, suite
 from .budgets import Budgets, BudgetError, pick_names
 from .procs import kill_group, say, spawn
 from .verdicts import Finding, Verdict
@@ -170,16 +170,9 @@ def measure(
         raise BudgetError("rate_hz must be positive")
 
     def collect(ctx: suite.Context) -> None:
-        plain = ctx.build(PACKAGE, label="memory-probe [release]")
-        heap = heap_exe = None
-        if heap_profile:
-            heap = ctx.build(PACKAGE, features=["dhat-heap"], label="memory-probe [dhat-heap]")
-            if heap.ok:  # keep the dhat build: the next cargo build overwrites target/release/memory-probe
-                heap_exe = heap.executable.with_name("memory-probe-dhat")
-                heap_exe.write_bytes(heap.executable.read_bytes())
-                heap_exe.chmod(0o755)
-        if plain.ok:  # rebuild (a no-op) so target/release/memory-probe is the plain build again
-            plain = cargo.build(ctx.workspace, PACKAGE, no_default_features=False, extra_args=ctx.cargo_args, printer=None)
+        plain = ctx.build(PACKAGE, label="memory-probe [release]")   # each build measured from its own copy
+        heap = ctx.build(PACKAGE, features=["dhat-heap"], label="memory-probe [dhat-heap]") if heap_profile else None
+        heap_exe = heap.executable if heap is not None and heap.ok else None
         for backend in backends:
             for payload in payloads:
                 for n in counts:

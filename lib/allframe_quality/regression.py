@@ -470,6 +470,18 @@ def headline_of(failed) -> str:
     return headline(str(failed["detail"].iloc[0])) if len(failed) else "no value on one side"
 
 
+def replay(hist, b=None):
+    """Each run of the history judged as the gate judged it when it was the newest (only earlier runs known):
+    on a history of one unchanged build (A/A), every regression listed here is a false alarm."""
+    import pandas as pd
+    out = []
+    for run_id in sorted(set(hist["run_id"])):
+        known = hist[hist["run_id"] <= run_id]
+        _, ch = against_baseline(run_id, b=b, hist=known)
+        out.append(ch.assign(run_id=run_id))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=[*CHANGE_COLUMNS, "run_id"])
+
+
 def history_only(b) -> frozenset:
     """Metrics whose evidence is their history's noise band alone (quality.toml: run_level_noise)."""
     return frozenset(("cqrs", o.name, "ns_per_op") for o in b.cqrs.operations.values() if o.run_level_noise)

@@ -9,8 +9,11 @@ The failure findings every suite shares (a failed or unmeasured row) are made he
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ class Context:
     printer: Callable[[str], None] | None
     rows: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)     # extra suite info for meta.json (pinning, tool versions)
+    bin_dir: Path | None = None                  # this run's own copies of the executables it measures
 
     def say(self, text: str) -> None:
         if self.printer:
@@ -46,9 +50,16 @@ class Context:
     def record(self, **fields) -> None:
         self.rows.append(records.record(suite=self.suite, **fields))
 
-    def build(self, package: str, **kw) -> cargo.BuildResult:
+    def build(self, package: str, workspace: Path | None = None, **kw) -> cargo.BuildResult:
+        """Build, then measure a private copy of the executable: another build into the shared target
+        directory (another AllFrame source, a concurrent run) must never swap the binary under a measurement."""
         kw.setdefault("no_default_features", False)
-        return cargo.build(self.workspace, package, extra_args=self.cargo_args, printer=self.printer, **kw)
+        b = cargo.build(workspace or self.workspace, package, extra_args=self.cargo_args, printer=self.printer, **kw)
+        if not b.ok or self.bin_dir is None:
+            return b
+        copy = self.bin_dir / f"{len(list(self.bin_dir.iterdir()))}-{b.executable.name}"
+        shutil.copy2(b.executable, copy)
+        return dataclasses.replace(b, executable=copy)
 
 
 def probe_hash(packages: Sequence[str]) -> str:
@@ -85,7 +96,9 @@ def run(name: str, collect: Callable[[Context], None], *, parameters: dict, pack
             printer(f"warning: {w}")
     ctx = Context(name, run_id, b, source, workspace, extra, printer)
     started = time.monotonic()
-    collect(ctx)
+    with tempfile.TemporaryDirectory(prefix=f"afq-{name}-bin-") as bins:
+        ctx.bin_dir = Path(bins)
+        collect(ctx)
     df = records.frame(ctx.rows, run_id)
     records.save_suite(run_id, name, df, dict(
         ctx.info, allframe=source.describe(), parameters=parameters, probe_hash=probe_hash(packages),
