@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from allframe_quality import demos, paths, publish, records
+from allframe_quality import demos, paths, publish, records, demos_analysis
 from conftest import FIXTURES, budgets_copy
 
 
@@ -31,7 +31,7 @@ def test_every_demo_in_the_workspace_has_a_readme_with_a_load_endpoint_and_featu
     for n in names:
         assert demos.load_endpoint(paths.BENCH / "demos" / n / "README.md"), n
         assert feats.get(n), f"{n} has no features in bench/demos/features.toml"
-        assert demos.crate_lines(paths.BENCH / "demos" / n) < demos.LINE_LIMIT, n
+        assert demos.crate_lines(paths.BENCH / "demos" / n) < demos_analysis.LINE_LIMIT, n
 
 
 @pytest.mark.slow
@@ -53,7 +53,7 @@ def test_one_demo_end_to_end_through_the_notebook(tmp_path, monkeypatch):
     assert ok[ok["metric"] == "tests_failed"]["value"].iloc[0] == 0
     assert len(ok[ok["metric"] == "startup_seconds"]) == 2 and (ok[ok["metric"] == "startup_seconds"]["value"] < 10).all()
     assert ok[ok["metric"] == "rps"]["value"].iloc[0] > 100
-    assert 0 < ok[ok["metric"] == "code_lines"]["value"].iloc[0] < demos.LINE_LIMIT
+    assert 0 < ok[ok["metric"] == "code_lines"]["value"].iloc[0] < demos_analysis.LINE_LIMIT
     # every "demonstrated by test X" names a test that exists and passed in this very run
     passed = {i.rsplit("::", 1)[-1] for i in ok[ok["metric"] == "test_passed"]["item"]}
     feats = mine[mine["metric"] == "feature_demonstrated"]

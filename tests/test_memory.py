@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from allframe_quality import budgets, memory
+from allframe_quality import budgets, memory, memory_analysis
 
 
 
@@ -36,7 +36,7 @@ def test_a_killed_probe_is_recorded_with_its_signal_not_a_zero():
 def test_small_real_run_end_to_end(data_dir):
     run_id, df = memory.measure([10_000, 400_000], payloads=["small"], rate_hz=100, printer=None)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"]["detail"].tolist()
-    sc = memory.scalars(df)
+    sc = memory_analysis.scalars(df)
     assert list(sc["events"]) == [10_000, 400_000]
     for r in sc.to_dict("records"):
         # the kernel's peak (VmHWM) and the sampled maximum agree within 5 %: VmHWM is only
@@ -46,8 +46,8 @@ def test_small_real_run_end_to_end(data_dir):
         assert r["used_bytes"] >= 0 and r["heap_peak_bytes"] > 0 and r["heap_allocations"] >= r["events"]
         assert r["payload_json_bytes"] > 0 and r["payload_mem_bytes"] > 0
     assert sc["used_bytes"].iloc[1] > 8 * 400_000 * 0.9  # 400k events of 8 bytes are really there
-    tl = memory.timeline(df)
+    tl = memory_analysis.timeline(df)
     assert {"ready", "appending", "appended", "read"} <= set(tl["phase"])
-    pe = memory.per_event(df)
+    pe = memory_analysis.per_event(df)
     # fitted from two real runs: more events cost more memory, at least the event's own size
     assert pe["heap_bytes_per_event"].iloc[0] >= pe["payload_mem_bytes"].iloc[0] * 0.9

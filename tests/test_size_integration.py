@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from allframe_quality import budgets, gate, paths, records, size
+from allframe_quality import budgets, gate, paths, records, size, size_analysis
 from conftest import budgets_copy, patched_allframe
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ def _one(df, config, variant, metric):
 
 def test_sizes_are_real_and_consistent(measured):
     _, df = measured
-    assert (df["status"] == "ok").all(), size.failures(df)
+    assert (df["status"] == "ok").all(), size_analysis.failures(df)
     for config in ("minimal", "cqrs"):
         built = _one(df, config, "release", "file_bytes")
         stripped = _one(df, config, "release", "stripped_bytes")
@@ -52,10 +52,10 @@ def test_probe_exercised_the_enabled_features(measured):
 def test_feature_cost_and_status(measured):
     _, df = measured
     b = budgets.load()
-    cost = size.feature_cost(df, b)
+    cost = size_analysis.feature_cost(df, b)
     assert set(cost["config"]) == {"cqrs"}
     assert cost[cost["crate"] == "allframe_core"]["delta_bytes"].iloc[0] > 0
-    status = size.status_table(df, b)
+    status = size_analysis.status_table(df, b)
     assert list(status["name"]) == ["minimal", "cqrs"]
     assert status["level"].isin(["pass", "warn", "fail"]).all()
 
@@ -108,5 +108,5 @@ def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tm
 
 def test_feature_cost_totals(measured):
     _, df = measured
-    totals = size.feature_cost_totals(size.feature_cost(df, budgets.load()))
+    totals = size_analysis.feature_cost_totals(size_analysis.feature_cost(df, budgets.load()))
     assert list(totals.index) == ["cqrs"] and totals.loc["cqrs", "added_KiB"] > 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from allframe_quality import budgets, postgres, throughput, tfb_verify, wrk
+from allframe_quality import budgets, postgres, throughput, tfb_verify, wrk, throughput_analysis
 
 FIX = Path(__file__).parent / "fixtures"
 GOOD_FORTUNES = tfb_verify.expected_fortunes_html(postgres.FORTUNES)
@@ -122,7 +122,7 @@ def test_short_real_run_leaves_no_process_behind(data_dir):
     assert (verified["status"] == "ok").all(), verified["detail"].tolist()
     rps = df[(df["metric"] == "rps") & (df["status"] == "ok")]
     assert len(rps) == 2 * 2 * 2 and (rps["value"] > 100).all()
-    rel = throughput.relative(df, "hyper")
+    rel = throughput_analysis.relative(df, "hyper")
     assert rel[rel["framework"] == "hyper"]["share_pct"].round(6).eq(100).all()
     assert {"server_cpu_pct", "load_cpu_pct", "latency_p99_ms", "server_peak_rss_bytes"} <= set(df["metric"])
     after = {p.pid: p for p in psutil.process_iter(["name", "cmdline"])}

@@ -15,13 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import alerts, atomic, budgets as budgets_mod, cqrs, demos, history, memory, metadata, records, regression, \
-    size, suite, throughput
+from . import alerts, atomic, budgets as budgets_mod, cqrs_analysis, demos_analysis, history, memory_analysis, \
+    metadata, records, regression, size_analysis, suite, throughput_analysis
 from .verdicts import Finding, Verdict, apply_required, counts
 
 # suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
-EVALUATORS = {size.SUITE: size.evaluate, throughput.SUITE: throughput.evaluate, cqrs.SUITE: cqrs.evaluate,
-              memory.SUITE: memory.evaluate, demos.SUITE: demos.evaluate}
+EVALUATORS = {m.SUITE: m.evaluate for m in (size_analysis, throughput_analysis, cqrs_analysis, memory_analysis,
+                                              demos_analysis)}
 
 
 def _fmt(v) -> str:

@@ -314,7 +314,6 @@ def _within_run_ratios(pts):
     """Each value over the geometric mean of its siblings in the same run (same suite and metric, at least
     three series): a ratio measured within one run, which removes the machine's drift - it moves every
     operation of a run together - and leaves what one operation did apart from the others."""
-    import pandas as pd
     pts = pts.copy()
     pts["log"] = np.log(pts["value"].where(pts["value"] > 0))
     pts["relative"] = False
