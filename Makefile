@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR ?= $(AFQ_CACHE_DIR)/target
 
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgresql-contrib valgrind heaptrack
+APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgresql-contrib valgrind heaptrack protobuf-compiler
 # Extra arguments, e.g. make report ARGS="-p size.profiles='[release]'"
 ARGS ?=
 PORT ?= 8000

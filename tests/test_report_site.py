@@ -27,6 +27,7 @@ def site(tmp_path_factory):
             "cqrs": {"operations": ["command_dispatch", "event_append_memory"], "warm_up_s": 0.2,
                      "measurement_s": 0.5, "sample_size": 10, "processes": 2},
             "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
+            "demos": {"demos": ["ecommerce-api"], "starts": 2, "load_duration_s": 1, "connections": 8},
         }
         # two consecutive reports, as `make report` twice: the second one has a baseline and a trend
         publish.report(None, params)
@@ -102,7 +103,9 @@ def _data_marks(dom: str) -> int:
     ("throughput", 3, ["AllFrame router on hyper", "Axum"]),
     ("cqrs", 2, ["Command dispatch", "Event append (memory)"]),
     ("memory", 3, ["not measured", "not 1,000,000", "Bytes per event"]),
-    ("trends", 6, ["Release binary size per configuration", "Operations per second", "Regressions and improvements"]),
+    ("demos", 3, ["ecommerce-api", "Scorecard", "capability audit"]),
+    ("trends", 7, ["Release binary size per configuration", "Operations per second", "Regressions and improvements",
+                   "Release executable size per demo"]),
 ])
 def test_pages_draw_their_charts_offline(site, page, charts, words):
     _, site_dir, _ = site

@@ -1,0 +1,180 @@
+//! banking-system through real HTTP: one test per PRD feature of scenario 4, compensation proven from the
+//! events stored in AllFrame's SQLite event store.
+mod common;
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_endpoint_answers_ok() {
+    let base = start().await;
+    assert_eq!(get(format!("{base}/health")).await, (200, json!({"status": "ok"})));
+}
+
+#[tokio::test]
+async fn accounts_are_opened_and_funded_through_command_bus() {
+    let base = start().await;
+    let (status, acc) = post(format!("{base}/accounts"), json!({"account_id": "carol", "owner": "Carol"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(acc, json!({"account_id": "carol", "owner": "Carol", "external": false, "balance_cents": 0}));
+    let (status, acc) = post(format!("{base}/accounts/carol/deposits"), json!({"amount_cents": 2500})).await;
+    assert_eq!((status, &acc["balance_cents"]), (200, &json!(2500)));
+    assert_eq!(post(format!("{base}/accounts"), json!({"account_id": "carol", "owner": "C"})).await.0, 409);
+    assert_eq!(post(format!("{base}/accounts/dave/deposits"), json!({"amount_cents": 1})).await.0, 404);
+    assert_eq!(get(format!("{base}/accounts/dave")).await.0, 404);
+    assert_eq!(balance(&base, "alice").await, 500_000, "seeded demo account");
+}
+
+#[tokio::test]
+async fn transfer_saga_debits_checks_fraud_and_credits() {
+    let base = start().await;
+    let (status, body) =
+        post(format!("{base}/transfers"), json!({"from": "alice", "to": "bob", "amount_cents": 12_345})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        types(&body["events"]),
+        ["TransferRequested", "Debited", "FraudCheckPassed", "Credited", "TransferCompleted"]
+    );
+    assert_eq!((balance(&base, "alice").await, balance(&base, "bob").await), (500_000 - 12_345, 10_000 + 12_345));
+    let id = body["transfer_id"].as_str().unwrap();
+    let (status, audit) = get(format!("{base}/transfers/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(types(&audit), ["TransferRequested", "FraudCheckPassed", "TransferCompleted"]);
+}
+
+#[tokio::test]
+async fn insufficient_funds_stops_transfer_at_debit_step_and_moves_nothing() {
+    let base = start().await;
+    let (status, body) =
+        post(format!("{base}/transfers"), json!({"from": "bob", "to": "alice", "amount_cents": 10_001})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("insufficient funds"), "{body}");
+    let id = body["transfer_id"].as_str().unwrap();
+    let audit = get(format!("{base}/transfers/{id}")).await.1;
+    assert_eq!(types(&audit), ["TransferRequested", "TransferFailed"]);
+    assert_eq!((&audit[1]["step"], &audit[1]["kind"]), (&json!("debit-source"), &json!("insufficient_funds")));
+    // The stored account streams show no money movement for this transfer at all.
+    for account in ["alice", "bob"] {
+        let history = get(format!("{base}/accounts/{account}/transactions")).await.1;
+        assert!(history.as_array().unwrap().iter().all(|e| e["transfer_id"] != json!(id)));
+    }
+    assert_eq!((balance(&base, "alice").await, balance(&base, "bob").await), (500_000, 10_000));
+}
+
+#[tokio::test]
+async fn fraud_check_stop_compensates_the_debit() {
+    let base = start().await;
+    let (status, body) =
+        post(format!("{base}/transfers"), json!({"from": "alice", "to": "bob", "amount_cents": 150_000})).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("fraud suspected"), "{body}");
+    let id = body["transfer_id"].as_str().unwrap();
+    // Proven from the stored events: debited, then reversed by AllFrame's compensation, for this transfer.
+    let history = get(format!("{base}/accounts/alice/transactions")).await.1;
+    let this: Vec<_> = history.as_array().unwrap().iter().filter(|e| e["transfer_id"] == json!(id)).collect();
+    assert_eq!(this.len(), 2);
+    assert_eq!((this[0]["type"].as_str(), this[1]["type"].as_str()), (Some("Debited"), Some("DebitReversed")));
+    assert_eq!((&this[0]["amount_cents"], &this[1]["amount_cents"]), (&json!(150_000), &json!(150_000)));
+    let audit = get(format!("{base}/transfers/{id}")).await.1;
+    assert_eq!(types(&audit), ["TransferRequested", "FraudRejected", "TransferFailed"]);
+    assert_eq!(audit[2]["kind"], json!("fraud"));
+    assert_eq!((balance(&base, "alice").await, balance(&base, "bob").await), (500_000, 10_000));
+}
+
+#[tokio::test]
+async fn timed_out_credit_step_is_cut_short_and_compensated() {
+    let base = start().await;
+    let started = std::time::Instant::now();
+    let (status, body) =
+        post(format!("{base}/transfers"), json!({"from": "alice", "to": "partner", "amount_cents": 5_000})).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("timed out"), "{body}");
+    // AllFrame's per-step timeout (300 ms) ended the step before the partner bank's 1.5 s answer.
+    assert!(took < std::time::Duration::from_millis(1200), "took {took:?}");
+    let id = body["transfer_id"].as_str().unwrap();
+    let audit = get(format!("{base}/transfers/{id}")).await.1;
+    assert_eq!(types(&audit), ["TransferRequested", "FraudCheckPassed", "TransferFailed"]);
+    assert_eq!((&audit[2]["step"], &audit[2]["kind"]), (&json!("credit-destination"), &json!("timeout")));
+    let history = get(format!("{base}/accounts/alice/transactions")).await.1;
+    let this: Vec<_> = history.as_array().unwrap().iter().filter(|e| e["transfer_id"] == json!(id)).collect();
+    assert_eq!(types(&json!(this)), ["Debited", "DebitReversed"]);
+    assert_eq!(
+        get(format!("{base}/accounts/partner/transactions")).await.1.as_array().unwrap().len(),
+        1,
+        "never credited"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(balance(&base, "partner").await, 0, "the cancelled credit never lands later");
+    assert_eq!(balance(&base, "alice").await, 500_000);
+}
+
+#[tokio::test]
+async fn transaction_history_lists_every_movement_of_an_account() {
+    let base = start().await;
+    post(format!("{base}/transfers"), json!({"from": "alice", "to": "bob", "amount_cents": 100})).await;
+    post(format!("{base}/transfers"), json!({"from": "bob", "to": "alice", "amount_cents": 40})).await;
+    post(format!("{base}/accounts/bob/deposits"), json!({"amount_cents": 5})).await;
+    let (status, history) = get(format!("{base}/accounts/bob/transactions")).await;
+    assert_eq!(status, 200);
+    assert_eq!(types(&history), ["AccountOpened", "Deposited", "Credited", "Debited", "Deposited"]);
+    let amounts: Vec<_> =
+        history.as_array().unwrap()[1..].iter().map(|e| e["amount_cents"].as_u64().unwrap()).collect();
+    assert_eq!(amounts, [10_000, 100, 40, 5]);
+    assert_eq!(balance(&base, "bob").await, 10_000 + 100 - 40 + 5);
+}
+
+#[tokio::test]
+async fn audit_trail_persists_in_sqlite_event_store_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.sqlite3");
+    let db = db.to_str().unwrap();
+    let base = start_with(config(db)).await;
+    post(format!("{base}/transfers"), json!({"from": "alice", "to": "bob", "amount_cents": 700})).await;
+    post(format!("{base}/transfers"), json!({"from": "alice", "to": "bob", "amount_cents": 150_000})).await; // fraud
+    let audit = get(format!("{base}/audit")).await.1;
+    // A second process on the same file: same state, rebuilt from the stored events, seeds not repeated.
+    let again = start_with(config(db)).await;
+    assert_eq!(get(format!("{again}/audit")).await.1, audit);
+    assert_eq!((balance(&again, "alice").await, balance(&again, "bob").await), (500_000 - 700, 10_000 + 700));
+    assert!(std::fs::metadata(db).unwrap().len() > 0, "the events are in the SQLite file");
+    assert!(types(&audit).contains(&"DebitReversed"));
+}
+
+#[tokio::test]
+async fn openapi_document_is_generated_by_allframe() {
+    let base = start().await;
+    let (status, doc) = get(format!("{base}/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!((&doc["openapi"], &doc["info"]["title"]), (&json!("3.1.0"), &json!("AllFrame banking demo")));
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 8);
+    let body = &doc["paths"]["/transfers"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["required"], json!(["from", "to", "amount_cents"]));
+}
+
+#[tokio::test]
+async fn malformed_input_gets_4xx_json_error_never_a_panic() {
+    let base = start().await;
+    let client = reqwest::Client::new();
+    let send = |req: reqwest::RequestBuilder| async move {
+        let r = req.send().await.expect("the connection is answered, not dropped");
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.expect("a JSON error body");
+        assert!(body["error"].is_string(), "{body}");
+        status
+    };
+    let transfers = format!("{base}/transfers");
+    let raw = |b: &'static str| client.post(&transfers).header("content-type", "application/json").body(b);
+    assert_eq!(send(raw("{\"from\": \"alice\",")).await, 400);
+    assert_eq!(send(raw(r#"{"from": "alice", "to": "bob"}"#)).await, 422); // missing amount
+    assert_eq!(send(raw(r#"{"from": "alice", "to": "bob", "amount_cents": -5}"#)).await, 422);
+    assert_eq!(send(raw(r#"{"from": "alice", "to": "bob", "amount_cents": "ten"}"#)).await, 422);
+    assert_eq!(send(raw(r#"{"from": "alice", "to": "bob", "amount_cents": 0}"#)).await, 422);
+    assert_eq!(send(raw(r#"{"from": "alice", "to": "nobody", "amount_cents": 5}"#)).await, 404);
+    assert_eq!(send(client.post(&transfers).body("{}")).await, 415);
+    let accounts = format!("{base}/accounts");
+    assert_eq!(send(client.post(&accounts).json(&json!({"account_id": "a b/c", "owner": "x"}))).await, 422);
+    assert_eq!(send(client.delete(&accounts)).await, 405);
+    assert_eq!(send(client.get(format!("{base}/transfers/nope"))).await, 404);
+    assert_eq!(send(client.get(format!("{base}/no/such/route"))).await, 404);
+    assert_eq!(get(format!("{base}/health")).await.0, 200, "still serving");
+}

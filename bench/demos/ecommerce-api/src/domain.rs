@@ -1,0 +1,142 @@
+//! Domain model: the one event type AllFrame's `EventStore` holds, the aggregates folded from it, and the
+//! OrderV1 → OrderV2 schema evolution (AllFrame `Event`, `Aggregate`, `AutoUpcaster`).
+use std::collections::BTreeMap;
+
+use allframe_core::cqrs::{Aggregate, AutoUpcaster, Event, EventTypeName, Upcaster};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub price_cents: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+/// Order-placed event, schema version 1 (as stored before the schema change): a float total in
+/// dollars, no currency, lines as bare tuples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderV1 {
+    pub order_id: String,
+    pub items: Vec<(String, u32)>,
+    pub total: f64,
+}
+impl EventTypeName for OrderV1 {}
+impl Event for OrderV1 {}
+
+/// Order-placed event, schema version 2: integer cents, an explicit currency, named line fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderV2 {
+    pub order_id: String,
+    pub lines: Vec<OrderLine>,
+    pub total_cents: u64,
+    pub currency: String,
+    pub schema_version: u32,
+}
+impl EventTypeName for OrderV2 {}
+impl Event for OrderV2 {}
+
+/// The migration; AllFrame's `AutoUpcaster<OrderV1, OrderV2>` applies it through this `From`.
+impl From<OrderV1> for OrderV2 {
+    fn from(v1: OrderV1) -> Self {
+        let line = |(product_id, quantity)| OrderLine { product_id, quantity };
+        let (lines, total_cents) = (v1.items.into_iter().map(line).collect(), (v1.total * 100.0).round() as u64);
+        OrderV2 { order_id: v1.order_id, lines, total_cents, currency: "USD".into(), schema_version: 2 }
+    }
+}
+
+/// Everything that happens in the shop. `OrderPlacedV1` are legacy events still in the log, read through
+/// the upcaster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ShopEvent {
+    ProductAdded { product: Product, stock: u32 },
+    CartItemSet { cart_id: String, product_id: String, quantity: u32 },
+    CartCheckedOut { cart_id: String, order_id: String },
+    StockReserved { order_id: String, product_id: String, quantity: u32 },
+    StockReleased { order_id: String, product_id: String, quantity: u32 },
+    PaymentCaptured { order_id: String, amount_cents: u64 },
+    OrderPlacedV1(OrderV1),
+    OrderPlaced(OrderV2),
+}
+impl EventTypeName for ShopEvent {}
+impl Event for ShopEvent {}
+
+/// An order in the current schema, whichever version was stored (upcasting applied by hand: AllFrame's
+/// `VersionRegistry` stores upcasters but has no method that applies them).
+pub fn order_v2(event: &ShopEvent) -> Option<OrderV2> {
+    match event {
+        ShopEvent::OrderPlaced(o) => Some(o.clone()),
+        ShopEvent::OrderPlacedV1(v1) => Some(AutoUpcaster::<OrderV1, OrderV2>::new().upcast(v1.clone())),
+        _ => None,
+    }
+}
+
+/// Stream names (AllFrame aggregate ids): `cart-<id>`, `product-<id>`, `order-<id>`.
+pub fn stream(kind: &str, id: &str) -> String {
+    format!("{kind}-{id}")
+}
+
+/// Rebuild an AllFrame `Aggregate` from its stream.
+pub fn fold<A: Aggregate<Event = ShopEvent>>(events: &[ShopEvent]) -> A {
+    let mut aggregate = A::default();
+    events.iter().for_each(|e| aggregate.apply_event(e));
+    aggregate
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cart {
+    pub items: BTreeMap<String, u32>,
+}
+
+impl Aggregate for Cart {
+    type Event = ShopEvent;
+    fn apply_event(&mut self, event: &ShopEvent) {
+        match event {
+            ShopEvent::CartItemSet { product_id, quantity: 0, .. } => {
+                self.items.remove(product_id);
+            }
+            ShopEvent::CartItemSet { product_id, quantity, .. } => {
+                self.items.insert(product_id.clone(), *quantity);
+            }
+            ShopEvent::CartCheckedOut { .. } => self.items.clear(),
+            _ => {}
+        }
+    }
+}
+
+/// Stock of one product: the write side folds it from the product's stream (an AllFrame `Aggregate`),
+/// the inventory projection keeps one per product.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StockLevel {
+    pub available: i64,
+    pub reserved: i64,
+}
+
+impl Aggregate for StockLevel {
+    type Event = ShopEvent;
+    fn apply_event(&mut self, event: &ShopEvent) {
+        let (available, reserved) = match event {
+            ShopEvent::ProductAdded { stock, .. } => (*stock as i64, 0),
+            ShopEvent::StockReserved { quantity, .. } => (-(*quantity as i64), *quantity as i64),
+            ShopEvent::StockReleased { quantity, .. } => (*quantity as i64, -(*quantity as i64)),
+            _ => return,
+        };
+        self.available += available;
+        self.reserved += reserved;
+    }
+}
+
+/// The product a stock event is about.
+pub fn stock_product(event: &ShopEvent) -> Option<&str> {
+    match event {
+        ShopEvent::ProductAdded { product, .. } => Some(&product.id),
+        ShopEvent::StockReserved { product_id, .. } | ShopEvent::StockReleased { product_id, .. } => Some(product_id),
+        _ => None,
+    }
+}
