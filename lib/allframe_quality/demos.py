@@ -218,7 +218,7 @@ def verify_endpoint(url: str) -> str | None:
 # ---------------------------------------------------------------- the suite
 
 def measure(
-    demos: Sequence[str] | str | None = None,
+    demos: Sequence[str] | str | None = None,       # None or "all": every member of bench/demos
     *,
     load_duration_s: float = 3.0,
     starts: int = 5,
@@ -232,7 +232,7 @@ def measure(
 ) -> tuple[str, pd.DataFrame]:
     from . import paths
     valid = members(paths.BENCH)
-    chosen = pick_names(suite.as_list(demos, "demos"), valid, "demo")
+    chosen = pick_names(None if demos == "all" else suite.as_list(demos, "demos"), valid, "demo")
     if starts < 1 or load_duration_s < 1 or connections < 1:
         raise BudgetError("starts and connections must be at least 1, load_duration_s at least 1 second")
     tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
