@@ -286,7 +286,8 @@ def against_baseline(run_id: str, suites: list[str] | None = None, baseline: str
                     noise_pct=b.cqrs.noise_pct, history_only=history_only(b))
         if baseline is None:  # the sustained view needs the comparable history, not a named run
             ch = with_sustained(ch, sustained(mine, earlier, threshold_pct=b.regression_threshold_pct,
-                                              window=b.window, lookback=b.lookback_runs, alpha=b.alpha))
+                                              window=b.window, lookback=b.lookback_runs, alpha=b.alpha,
+                                              exclude=history_only(b)))
         frames.append(ch)
     changes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CHANGE_COLUMNS)
     return (bases, changes, notes) if with_notes else (bases, changes)
@@ -331,7 +332,7 @@ def _within_run_ratios(pts):
 
 
 def sustained(current, earlier, *, threshold_pct: float = 10.0, window: int = 6, lookback: int = 30,
-              alpha: float = 0.01):
+              alpha: float = 0.01, exclude: frozenset = frozenset()):
     """Sustained changes over the comparable history: for each detectable metric measured with samples, the
     last `window` runs (this one included) against the earliest `window` of the last `lookback` runs. Where a
     suite has three or more series of a metric (the CQRS operations), each run's value is taken relative to
@@ -341,12 +342,15 @@ def sustained(current, earlier, *, threshold_pct: float = 10.0, window: int = 6,
     failed for its predecessors).
     Catches slow creep (each step under the threshold) and time-only slowdowns whose instructions did not
     move, once they persist; a global slowdown of every operation alike is left to the run-against-run view
-    and to A/B."""
+    and to A/B. `exclude`: (suite, config, metric) whose run-level noise is the whole machine's state (SQLite
+    append's time follows the disk for whole stretches of runs): not judged here."""
     import pandas as pd
     from . import history
 
     key = history.KEY
-    pts = history.point_values(pd.concat([earlier, current], ignore_index=True)).sort_values(["started", "run_id"])
+    both = pd.concat([earlier, current], ignore_index=True)
+    both = both[[(s, c, m) not in exclude for s, c, m in zip(both["suite"], both["config"], both["metric"])]]
+    pts = history.point_values(both).sort_values(["started", "run_id"])
     pts = pts[pts["run_id"].isin(sorted(set(pts["run_id"]))[-lookback:])]
     pts = pts[[(history.SPECS.get((s, m)) is not None and history.SPECS[(s, m)].detect
                 and history.SPECS[(s, m)].kind != "exact") for s, m in zip(pts["suite"], pts["metric"])]]
