@@ -318,13 +318,16 @@ OUTCOME_COLORS = {"works": "#3aa876", "partly": "#e0a526", "not": "#d64545"}
 def demo_lines(card: pd.DataFrame, subtitle: str) -> alt.LayerChart:
     """Each demo's Rust code lines against the PRD's 500 (red rule)."""
     d = card.dropna(subset=["code lines"])
+    limit_lines = float(d["line limit"].max()) if len(d) else 500.0
+    top = max(limit_lines, float(d["code lines"].max()) if len(d) else 0.0) * 1.08
     y = alt.Y("demo:N", title=None, sort=list(d["demo"]))
     bars = alt.Chart(d).mark_bar(height=18, color=SUBJECT_COLORS["allframe"]).encode(
-        x=alt.X("code lines:Q", title="Rust code lines (blank, comments, tests not counted)"), y=y,
+        x=alt.X("code lines:Q", title="Rust code lines (blank, comments, tests not counted)",
+                scale=alt.Scale(domain=[0, top])), y=y,
         tooltip=["demo", "code lines", "tests passed", "tests failed", "features demonstrated"])
     labels = bars.mark_text(align="left", dx=4, fontSize=11, color="#333").encode(text="code lines:Q")
-    limit = alt.Chart(pd.DataFrame({"x": [float(d["line limit"].max()) if len(d) else 500.0]})).mark_rule(
-        color=LIMIT_COLOR, strokeWidth=2).encode(x="x:Q")
+    limit = alt.Chart(pd.DataFrame({"x": [limit_lines]})).mark_rule(color=LIMIT_COLOR, strokeWidth=2).encode(
+        x=alt.X("x:Q", scale=alt.Scale(domain=[0, top])))
     return (bars + labels + limit).properties(width=WIDTH, title=_title("Code lines per demo against the PRD's limit of 500 (red)", subtitle))
 
 
