@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import alerts, atomic, budgets as budgets_mod, cqrs_analysis, demos_analysis, history, memory_analysis, \
     metadata, records, regression, size_analysis, suite, throughput_analysis
+from .records import headline as _first_line
 from .verdicts import Finding, Verdict, apply_required, counts
 
 # suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
@@ -56,7 +57,11 @@ def suite_findings(df, b: budgets_mod.Budgets) -> list[Finding]:
     present = [s for s in EVALUATORS if (df["suite"] == s).any()]
     for s in present:
         part = df[df["suite"] == s]
-        findings += EVALUATORS[s](part, b) + suite.failure_findings(part)
+        checks = EVALUATORS[s](part, b)
+        said = {_first_line(f.note) for f in checks if f.verdict is Verdict.NOT_MEASURED}
+        # a row recorded as not measured that a suite check already reports is not listed twice
+        findings += checks + [f for f in suite.failure_findings(part)
+                              if not (f.verdict is Verdict.NOT_MEASURED and f.note in said)]
     return apply_required(findings, b.gate.required, present)
 
 
