@@ -27,6 +27,7 @@ import pandas as pd
 from . import cargo, procs, suite, wrk
 from .budgets import Budgets, BudgetError, pick_names
 from .memory import proc_status_bytes, vm_hwm
+from .postgres import free_port
 from .procs import kill_group, say, spawn
 from .size import stripped_size
 from .throughput import cores, pin
@@ -161,12 +162,6 @@ def run_test_executable(exe: Path, timeout: float = 300) -> list[dict]:
 
 # ---------------------------------------------------------------- running a demo
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes, str]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -177,7 +172,7 @@ def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes, str]:
 
 def start(exe: Path, core: int | None = None, timeout: float = 30.0) -> tuple[subprocess.Popen, str, float]:
     """Start a demo on a free port; returns (process, base url, seconds from spawn to the first 200 on /health)."""
-    port = _free_port()
+    port = free_port()
     addr = f"127.0.0.1:{port}"
     began = time.perf_counter()
     proc = spawn([*(pin(core) if core is not None else []), str(exe), addr], stdout=subprocess.DEVNULL,

@@ -56,9 +56,7 @@ def rust_toolchain() -> dict:
 
 def toolchain_label() -> str:
     """rustc's release as the builds see it (bench/rust-toolchain.toml pins it): part of the comparability key."""
-    out = _cmd(["rustc", "--version"]) if not (paths.BENCH / "rust-toolchain.toml").exists() else \
-        _cmd_in(["rustc", "--version"], paths.BENCH)
-    return out or "rustc ?"
+    return _cmd_in(["rustc", "--version"], paths.BENCH) or "rustc ?"
 
 
 def _cmd_in(args: list[str], cwd) -> str | None:
