@@ -4,7 +4,8 @@ Exit 0: every check measured that must be, every hard limit holds, nothing faile
 Exit 1: a limit is exceeded, something failed (a build, a probe, a tool, a verification), a required
 check was not measured (quality.toml [gate].required), or a metric regressed (regression.detect).
 Exit 2: the gate itself could not run (no such run or baseline, bad budgets file, unreadable history).
-On exit 1 the alerts go out (alerts.py): the summary file and, when configured, the webhook.
+On exit 1 the alerts go out: the summary file and, when configured, the webhook (alerts.py) and the
+email (email_alert.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import alerts, atomic, budgets as budgets_mod, cqrs_analysis, demos_analysis, history, memory_analysis, \
+from . import alerts, atomic, budgets as budgets_mod, email_alert, cqrs_analysis, demos_analysis, history, memory_analysis, \
     metadata, records, regression, size_analysis, suite, throughput_analysis
 from .records import headline as _first_line
 from .verdicts import Finding, Verdict, apply_required, counts
@@ -110,7 +111,14 @@ def markdown(v: Result, limit: int = alerts.COMMENT_LIMIT) -> str:
     verdict = "❌ **failed**" if v.failed else "✅ **passed**"
     lines = [f"## AllFrame quality gate: {verdict}", "", f"{headline(findings)}. "
              f"{_cell(metadata.conditions(v.meta, next(iter(v.meta.get('suites', {})), None)))}", "",
-             "| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
+             *findings_markdown(findings)]
+    lines += ["", *changes_markdown(v.changes, v.baselines, v.notes)]
+    return alerts.fit("\n".join(lines) + "\n", limit)
+
+
+def findings_markdown(findings: list[Finding]) -> list[str]:
+    """The checks as a table (in the order given), then why checks failed, were not measured or warn."""
+    lines = ["| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
     for f in findings:
         unit = f" {f.unit}" if _fmt(f.measured) != "—" else ""
         req = " (required)" if f.required and "required" not in f.status else ""
@@ -121,8 +129,7 @@ def markdown(v: Result, limit: int = alerts.COMMENT_LIMIT) -> str:
         lines += ["", "<details open><summary>Why checks failed or were not measured</summary>", ""]
         lines += [f"- **{_cell(f.what)}** ({f.label}): {_cell(f.note)}" for f in notes]
         lines += ["", "</details>"]
-    lines += ["", *changes_markdown(v.changes, v.baselines, v.notes)]
-    return alerts.fit("\n".join(lines) + "\n", limit)
+    return lines
 
 
 def changes_markdown(changes, baselines: dict, notes: list[str] = ()) -> list[str]:
@@ -170,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             if f.verdict.fails:
                 print(f"gate: FAILED {f.suite}: {f.what} — {f.status}" + (f": {f.note}" if f.note else ""), file=sys.stderr)
         alerts.notify(v)
+        email_alert.notify(v)
     return 1 if v.failed else 0
 
 
