@@ -48,6 +48,33 @@ def patched_allframe(src: Path, dest: Path, relpath: str, edit) -> Path:
     return dest
 
 
+def allframe_git_history(src: Path, dest: Path, edits) -> list[str]:
+    """A git repository at `dest` whose first commit is a copy of allframe-core `src`, then one commit per
+    (message, relpath or None, edit(text) -> text or None) in `edits`: the file is rewritten (a missing
+    file is created from ""), or the commit is empty when relpath is None. Returns the shas, oldest first
+    (the base, then one per edit)."""
+    import shutil
+    import subprocess
+    shutil.copytree(src, dest)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(dest), "-c", "user.name=afq-test", "-c", "user.email=afq@example.invalid",
+                               "-c", "commit.gpgsign=false", *args], check=True, capture_output=True, text=True).stdout.strip()
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", f"allframe-core as in {src.name}")
+    shas = [git("rev-parse", "HEAD")]
+    for message, relpath, edit in edits:
+        if relpath is not None:
+            f = dest / relpath
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(edit(f.read_text() if f.exists() else "") if edit else "")
+            git("add", "--", relpath)
+        git("commit", "-q", "--allow-empty", "-m", message)
+        shas.append(git("rev-parse", "HEAD"))
+    return shas
+
+
 def slowed_allframe(src: Path, dest: Path, spins: int) -> Path:
     """A copy of allframe-core whose CommandBus::dispatch first spins `spins` times: an injected,
     known slowdown of one operation (and only that one) for the regression detector to catch."""

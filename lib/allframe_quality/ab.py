@@ -48,7 +48,7 @@ class Side:
 
 
 def parse_side(name: str, spec: str, b: budgets_mod.Budgets) -> Side:
-    """'pinned', an exact registry version, or a checkout directory -> a validated Side."""
+    """'pinned', an exact registry version, a checkout directory or DIR@REV -> a validated Side."""
     spec = str(spec).strip()
     if spec in ("", "pinned"):
         side = Side(name, spec or "pinned")
@@ -56,9 +56,16 @@ def parse_side(name: str, spec: str, b: budgets_mod.Budgets) -> Side:
         side = Side(name, spec, checkout=str(Path(spec).expanduser().resolve()))
     elif re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", spec):
         side = Side(name, spec, version=spec)
+    elif "@" in spec and Path(spec.rsplit("@", 1)[0]).expanduser().is_dir():
+        # DIR@REV: a git checkout at a revision, exported clean (the work tree is not measured)
+        repo, rev = spec.rsplit("@", 1)
+        side = Side(name, spec, checkout=str(allframe_source.at_revision(repo, rev)))
+        src = allframe_source.resolve(None, side.checkout, b)
+        side.label = f"{allframe_source.CRATE} {src.version} ({repo} @ {rev} = {(src.commit or '?')[:10]})"
+        return side
     else:
         raise BudgetError(f"side {name} {spec!r} is neither 'pinned', an exact version like "
-                          f"{b.allframe_version!r}, nor an existing checkout directory")
+                          f"{b.allframe_version!r}, an existing checkout directory, nor DIR@REV (a git checkout at a revision)")
     side.label = allframe_source.resolve(side.version, side.checkout, b).label
     return side
 

@@ -111,9 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gate"]:
         return gate.main(argv[1:])
+    if argv[:1] == ["pr-check"]:
+        from . import pr_check
+        return pr_check.main(argv[1:])
     p = argparse.ArgumentParser(prog="allframe-quality")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("gate", help="check the latest run against quality.toml (see: gate --help)")
+    sub.add_parser("pr-check", help="AllFrame's PR check: base and head revisions of a checkout A/B'd, head's limits (see: pr-check --help)")
     r = sub.add_parser("report", help="execute every notebook into one run and publish the site")
     r.add_argument("--notebooks", default=",".join(publish.NOTEBOOKS),
                    help=f"comma-separated, from {sorted(publish.NOTEBOOKS)} (default: all)")

@@ -19,7 +19,7 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
-from . import atomic, gate, history, metadata, paths, records, regression
+from . import atomic, badges, gate, history, metadata, paths, records, regression
 from .verdicts import Verdict
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
@@ -188,6 +188,7 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
 <h1>AllFrame quality lab</h1>
 <nav>{" ".join(f"<a href='{_esc(n)}.html'>{_esc(t)}</a>" for n, t in NOTEBOOKS.items() if (paths.site_dir() / f"{n}.html").exists())}</nav>
 <p><b>{_esc(overall)}</b></p>
+<p class="badges">{badges.html(paths.site_dir())}</p>
 {last}
 <p class="muted">published {now}. {_esc(' '.join(verdicts))} Targets and limits come from quality.toml (the PRD's
 tables as data); every figure comes from the run named under its suite, on the machine named there.</p>
@@ -231,6 +232,7 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
             (site / f"{name}.failed.html").unlink()
         print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {page}", flush=True)
     publish_history(site)
+    badges.write_all(site)      # before the index, which shows them
     atomic.write_text(site / "index.html", index_html(failed))
     print(f"== site: {site / 'index.html'}", flush=True)
     return site, not failed
