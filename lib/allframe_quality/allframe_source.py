@@ -8,6 +8,7 @@ touched: another release rewrites the version requirement; a checkout is swapped
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -81,15 +82,69 @@ def resolve(version: str | None = None, checkout: str | Path | None = None,
         if version:
             raise SourceError("give either an AllFrame version or a checkout path, not both")
         crate_dir, v = _checkout_crate(Path(checkout).expanduser())
-        r = subprocess.run(["git", "-C", str(crate_dir), "rev-parse", "HEAD"], capture_output=True, text=True)
-        commit = (r.stdout.strip() or None) if r.returncode == 0 else None
-        return AllFrameSource("checkout", v, crate_dir, commit)
+        return AllFrameSource("checkout", v, crate_dir, _commit_of(crate_dir))
     version = version or pinned
     if not re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", version):
         raise SourceError(f"AllFrame version {version!r} is not an exact version like {pinned!r}")
     if version != pinned:
         check_release(version)
     return AllFrameSource("registry", version, pinned=(version == pinned))
+
+
+COMMIT_MARK = ".afq-commit"   # written into a tree exported at a revision (it has no .git of its own)
+
+
+def _commit_of(crate_dir: Path) -> str | None:
+    for d in (crate_dir, *crate_dir.parents):
+        if (d / COMMIT_MARK).is_file():
+            return (d / COMMIT_MARK).read_text().strip() or None
+    r = subprocess.run(["git", "-C", str(crate_dir), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
+
+
+def git(repo: Path, *args: str) -> str:
+    r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SourceError(f"git {' '.join(args)} in {repo} failed: {r.stderr.strip() or r.stdout.strip()}")
+    return r.stdout.strip()
+
+
+def at_revision(checkout: str | Path, rev: str) -> Path:
+    """A clean tree of the git checkout at `rev` (a commit, tag or branch), exported with `git archive`
+    into the cache and reused: the caller's repository and work tree are never touched (no worktree, no
+    checkout), and uncommitted changes are not measured. Returns the path of the matching crate
+    directory (or tree root), ready for `resolve(checkout=...)`."""
+    path = Path(checkout).expanduser().resolve()
+    if not path.is_dir():
+        raise SourceError(f"AllFrame checkout {path} does not exist or is not a directory")
+    top = Path(git(path, "rev-parse", "--show-toplevel"))
+    try:
+        sha = git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except SourceError:
+        raise SourceError(f"{rev!r} is not a commit in {top} (try a sha, tag or branch that `git log` shows)") from None
+    dest = paths.cache_dir() / "revisions" / f"{hashlib.sha256(str(top).encode()).hexdigest()[:10]}-{sha[:12]}"
+    if not (dest / COMMIT_MARK).is_file():
+        tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(top), "archive", "--format=tar", sha], capture_output=True)
+        if archive.returncode != 0:
+            raise SourceError(f"git archive {sha} in {top} failed: {archive.stderr.decode(errors='replace').strip()}")
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
+        (tmp / COMMIT_MARK).write_text(sha + "\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(tmp, dest)     # complete or absent: an interrupted export is never reused
+    return dest / path.relative_to(top)
+
+
+def revisions_between(checkout: str | Path, good: str, bad: str) -> list[str]:
+    """The commits from `good` (first) to `bad` (last) along bad's first-parent line, oldest first."""
+    path = Path(checkout).expanduser().resolve()
+    g, b = (git(path, "rev-parse", "--verify", "--quiet", f"{r}^{{commit}}") for r in (good, bad))
+    if git(path, "merge-base", g, b) != g:
+        raise SourceError(f"{good} is not an ancestor of {bad} in {path}: a bisect needs GOOD before BAD")
+    between = git(path, "rev-list", "--first-parent", "--reverse", f"{g}..{b}").split()
+    return [g, *between]
 
 
 def check_release(version: str) -> None:

@@ -56,6 +56,8 @@ class BuildResult:
     units: int = 0          # compilation units cargo reported (fresh or rebuilt)
     rebuilt: int = 0        # of which were compiled this time
     errors: list[str] = field(default_factory=list)   # rendered compiler errors
+    compiled: set[str] = field(default_factory=set)   # packages compiled this time (the rest were fresh)
+    failed_packages: set[str] = field(default_factory=set)   # packages with compiler errors
     stderr_tail: list[str] = field(default_factory=list)
 
     def failure_text(self, lines: int = 25) -> str:
@@ -87,6 +89,15 @@ class Progress:
         self._say(f"  {self.label}: {state} in {result.seconds:.1f}s ({result.rebuilt} of {result.units} units compiled)")
 
 
+def package_name(package_id: str) -> str:
+    """A package's name from cargo's package id: 'registry+https://…#allframe-core@0.1.28', or
+    'path+file:///…/size-probe#0.1.0' (the name left out when it is the directory's)."""
+    url, _, frag = package_id.partition("#")
+    if "@" in frag:
+        return frag.split("@")[0]
+    return url.rstrip("/").rsplit("/", 1)[-1] if frag else ""
+
+
 class MessageReader:
     """Reads cargo's --message-format json stream: artifacts, the target's executable, compiler errors."""
 
@@ -95,6 +106,8 @@ class MessageReader:
         self.executable: Path | None = None
         self.errors: list[str] = []
         self.units = self.rebuilt = 0
+        self.compiled: set[str] = set()   # packages compiled this time (not fresh), by name
+        self.failed: set[str] = set()     # packages the compiler reported errors in, by name
         self.success: bool | None = None
 
     def feed(self, line: str) -> None:
@@ -106,12 +119,15 @@ class MessageReader:
             fresh = bool(msg.get("fresh", False))
             self.units += 1
             self.rebuilt += 0 if fresh else 1
+            if not fresh:
+                self.compiled.add(package_name(msg.get("package_id", "")) or msg["target"]["name"])
             if self.progress:
                 self.progress.artifact(msg["target"]["name"], self.units, self.rebuilt)
             if msg["target"]["name"] == self.bin and self.kind in msg["target"]["kind"] and msg.get("executable"):
                 self.executable = Path(msg["executable"])
         elif reason == "compiler-message" and msg["message"].get("level", "").startswith("error"):
             self.errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
+            self.failed.add(package_name(msg.get("package_id", "")))
         elif reason == "build-finished":
             self.success = bool(msg.get("success"))
 
@@ -128,6 +144,7 @@ def build(
     extra_args: Sequence[str] = (),
     label: str | None = None,
     printer: Callable[[str], None] | None = None,
+    target_dir: Path | None = None,
 ) -> BuildResult:
     """Build one binary (or, with `bench`, one bench target) of `package`.
 
@@ -139,9 +156,10 @@ def build(
             *profile_args(profile), *feature_args(features, no_default_features), *extra_args]
     progress = Progress(label or f"{package} [{profile}]", printer=printer)
     reader = MessageReader(name, progress, kind)
-    done = procs.run(args, cwd=workspace, env=env(), on_line=reader.feed, keep_stdout=False)
+    done = procs.run(args, cwd=workspace, env=env(target_dir), on_line=reader.feed, keep_stdout=False)
     ok = done.ok and reader.executable is not None
     result = BuildResult(package, profile, tuple(features), ok, reader.executable if ok else None, done.seconds,
-                         reader.units, reader.rebuilt, reader.errors, done.stderr_tail)
+                         reader.units, reader.rebuilt, reader.errors, stderr_tail=done.stderr_tail,
+                         compiled=reader.compiled, failed_packages=reader.failed)
     progress.done(result)
     return result

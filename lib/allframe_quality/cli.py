@@ -65,6 +65,29 @@ def _ab(a) -> int:
     return 1 if c.failed else 0
 
 
+def _bisect(a) -> int:
+    from . import bisect, releases
+    procs.guard("bisect")
+    try:
+        r = bisect.run(a.metric, a.good, a.bad, checkout=a.checkout, threshold_pct=a.threshold)
+    except (budgets.BudgetError, ab.allframe_source.SourceError, cargo.ToolMissing, releases.ReleasesError) as e:
+        print(f"bisect: {e}", file=sys.stderr)
+        return 2
+    except procs.Interrupted as e:
+        print(f"bisect: interrupted by {e}; the points measured so far are cached", file=sys.stderr)
+        return 130
+    finally:
+        procs.kill_descendants()
+    md = bisect.markdown(r)
+    print(md)
+    if a.out:
+        atomic.write_text(Path(a.out), md)
+    if not r.found:
+        print(f"bisect: {r.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _merge(dirs: list[str]) -> int:
     found = []
     for d in map(Path, dirs):
@@ -134,6 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     ab_p.add_argument("--param", "-p", action="append", default=[], metavar="SUITE.KEY=VALUE",
                       help="a suite parameter, VALUE in YAML, e.g. -p cqrs.operations='[command_dispatch]'")
     ab_p.add_argument("--out", help="also write the Markdown to this file (for a PR comment)")
+    bi = sub.add_parser("bisect", help="the first release (or checkout commit) where a metric crossed its limit or stepped")
+    bi.add_argument("--metric", required=True, help="e.g. size.full.file_bytes, cqrs.command_dispatch.instructions_per_op, "
+                                                    "memory.bytes_per_event")
+    bi.add_argument("--good", required=True, help="a release (or, with --checkout, a revision) where the metric was good")
+    bi.add_argument("--bad", required=True, help="a later release (revision) where it is bad")
+    bi.add_argument("--checkout", help="bisect the commits of this local AllFrame git checkout instead of registry releases")
+    bi.add_argument("--threshold", type=float, help="percent above GOOD's value that counts as a step (default: quality.toml "
+                                                    "[regression].threshold_pct)")
+    bi.add_argument("--out", help="also write the Markdown summary to this file")
     h = sub.add_parser("history", help="maintain data/history.parquet")
     h.add_argument("action", choices=["rebuild", "show", "replay"],
                    help="rebuild: from data/runs; show: what it holds; replay: each run judged as the gate did")
@@ -151,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.command == "ab":
         return _ab(a)
+    if a.command == "bisect":
+        return _bisect(a)
     if a.command == "history":
         return _history(a)
     if a.command == "params":

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import alerts, atomic, budgets as budgets_mod, email_alert, cqrs_analysis, demos_analysis, history, memory_analysis, \
+    releases_analysis, \
     metadata, records, regression, size_analysis, suite, throughput_analysis
 from .records import headline as _first_line
 from .verdicts import Finding, Verdict, apply_required, counts
 
 # suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
 EVALUATORS = {m.SUITE: m.evaluate for m in (size_analysis, throughput_analysis, cqrs_analysis, memory_analysis,
-                                              demos_analysis)}
+                                              demos_analysis, releases_analysis)}
+# suites whose evaluate reports every row itself (releases: "not in this release" is no unmeasured check)
+SELF_REPORTING = {releases_analysis.SUITE}
 
 
 def _fmt(v) -> str:
@@ -61,7 +64,7 @@ def suite_findings(df, b: budgets_mod.Budgets) -> list[Finding]:
         checks = EVALUATORS[s](part, b)
         said = {_first_line(f.note) for f in checks if f.verdict is Verdict.NOT_MEASURED}
         # a row recorded as not measured that a suite check already reports is not listed twice
-        findings += checks + [f for f in suite.failure_findings(part)
+        findings += checks + [f for f in ([] if s in SELF_REPORTING else suite.failure_findings(part))
                               if not (f.verdict is Verdict.NOT_MEASURED and f.note in said)]
     return apply_required(findings, b.gate.required, present)
 

@@ -3,6 +3,9 @@
 //! `timed(op, n)` sets up fresh state (not timed), performs `n` operations and returns the time
 //! they took, so every criterion sample starts from the same state and the event store or saga
 //! history never grows across samples.
+//!
+//! Each operation (group) is a cargo feature, all on by default: the releases suite builds, for an
+//! older allframe-core, only the operations whose API that release has.
 use std::time::{Duration, Instant};
 
 use allframe_core::cqrs::*;
@@ -11,6 +14,7 @@ use allframe_core::cqrs::*;
 pub enum OrderEvent {
     Created { value: u64 },
 }
+#[cfg(not(feature = "no-event-type-name"))] // releases before EventTypeName existed build without it
 impl EventTypeName for OrderEvent {}
 impl Event for OrderEvent {}
 
@@ -20,7 +24,9 @@ pub struct CreateOrder {
 }
 impl Command for CreateOrder {}
 
+#[cfg(feature = "op-command")]
 struct CreateOrderHandler;
+#[cfg(feature = "op-command")]
 #[async_trait::async_trait]
 impl CommandHandler<CreateOrder, OrderEvent> for CreateOrderHandler {
     async fn handle(&self, c: CreateOrder) -> CommandResult<OrderEvent> {
@@ -28,12 +34,14 @@ impl CommandHandler<CreateOrder, OrderEvent> for CreateOrderHandler {
     }
 }
 
+#[cfg(feature = "op-projection")]
 /// A read model: running count and total of created orders.
 #[derive(Default)]
 struct OrderTotals {
     count: u64,
     total: u64,
 }
+#[cfg(feature = "op-projection")]
 impl Projection for OrderTotals {
     type Event = OrderEvent;
     fn apply(&mut self, event: &OrderEvent) {
@@ -43,10 +51,13 @@ impl Projection for OrderTotals {
     }
 }
 
+#[cfg(feature = "op-saga")]
 struct Reserve;
+#[cfg(feature = "op-saga")]
 struct Charge {
     fail: bool,
 }
+#[cfg(feature = "op-saga")]
 #[async_trait::async_trait]
 impl OrchestratorSagaStep<OrderEvent> for Reserve {
     async fn execute(&self) -> Result<Vec<OrderEvent>, String> {
@@ -59,6 +70,7 @@ impl OrchestratorSagaStep<OrderEvent> for Reserve {
         "reserve"
     }
 }
+#[cfg(feature = "op-saga")]
 #[async_trait::async_trait]
 impl OrchestratorSagaStep<OrderEvent> for Charge {
     async fn execute(&self) -> Result<Vec<OrderEvent>, String> {
@@ -76,15 +88,20 @@ impl OrchestratorSagaStep<OrderEvent> for Charge {
     }
 }
 
+#[cfg(feature = "op-query")]
 pub struct GetOrder {
     pub id: u64,
 }
+#[cfg(feature = "op-query")]
 impl Query for GetOrder {}
+#[cfg(feature = "op-query")]
 pub struct OrderView {
     pub id: u64,
     pub total: u64,
 }
+#[cfg(feature = "op-query")]
 struct GetOrderHandler;
+#[cfg(feature = "op-query")]
 #[async_trait::async_trait]
 impl QueryHandler<GetOrder, OrderView> for GetOrderHandler {
     async fn handle(&self, q: GetOrder) -> QueryResult<OrderView> {
@@ -92,19 +109,26 @@ impl QueryHandler<GetOrder, OrderView> for GetOrderHandler {
     }
 }
 
+#[cfg(feature = "op-upcast")]
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderCreatedV1 {
     pub value: u32,
 }
+#[cfg(all(feature = "op-upcast", not(feature = "no-event-type-name")))]
 impl EventTypeName for OrderCreatedV1 {}
+#[cfg(feature = "op-upcast")]
 impl Event for OrderCreatedV1 {}
+#[cfg(feature = "op-upcast")]
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderCreatedV2 {
     pub value: u64,
     pub currency: String,
 }
+#[cfg(all(feature = "op-upcast", not(feature = "no-event-type-name")))]
 impl EventTypeName for OrderCreatedV2 {}
+#[cfg(feature = "op-upcast")]
 impl Event for OrderCreatedV2 {}
+#[cfg(feature = "op-upcast")]
 impl From<OrderCreatedV1> for OrderCreatedV2 {
     fn from(v: OrderCreatedV1) -> Self {
         OrderCreatedV2 { value: v.value as u64, currency: "EUR".into() }
@@ -113,16 +137,25 @@ impl From<OrderCreatedV1> for OrderCreatedV2 {
 
 /// Every operation, by the name the harness and the report use.
 pub const OPS: &[&str] = &[
+    #[cfg(feature = "op-command")]
     "command_dispatch",
+    #[cfg(feature = "op-append")]
     "event_append_memory",
+    #[cfg(feature = "sqlite")]
     "event_append_sqlite",
+    #[cfg(feature = "op-projection")]
     "projection_update",
+    #[cfg(feature = "op-saga")]
     "saga_2step",
+    #[cfg(feature = "op-saga")]
     "saga_compensation",
+    #[cfg(feature = "op-query")]
     "query_dispatch",
+    #[cfg(feature = "op-upcast")]
     "event_upcast",
 ];
 
+#[allow(dead_code)] // unused when only non-store operations are built
 fn aggregate(i: u64) -> String {
     format!("agg-{}", i % 1000) // aggregates cycle as in the PRD's memory test
 }
@@ -130,6 +163,7 @@ fn aggregate(i: u64) -> String {
 /// Perform `n` operations of `op` on fresh state; return the time the operations alone took.
 pub async fn timed(op: &str, n: u64) -> Duration {
     match op {
+        #[cfg(feature = "op-command")]
         "command_dispatch" => {
             let bus: CommandBus<OrderEvent> = CommandBus::new();
             bus.register(CreateOrderHandler).await;
@@ -139,6 +173,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             }
             t.elapsed()
         }
+        #[cfg(feature = "op-append")]
         "event_append_memory" => {
             let store: EventStore<OrderEvent> = EventStore::new();
             let t = Instant::now();
@@ -147,6 +182,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             }
             t.elapsed()
         }
+        #[cfg(feature = "sqlite")]
         "event_append_sqlite" => {
             let dir = std::env::temp_dir().join(format!("cqrs-bench-{}-{}", std::process::id(), n));
             std::fs::create_dir_all(&dir).unwrap();
@@ -162,6 +198,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             let _ = std::fs::remove_dir_all(&dir);
             elapsed
         }
+        #[cfg(feature = "op-projection")]
         "projection_update" => {
             // n events in the store (not timed), then one rebuild applies all n to the projection.
             let store: EventStore<OrderEvent> = EventStore::new();
@@ -174,6 +211,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             registry.rebuild("totals").await.unwrap();
             t.elapsed()
         }
+        #[cfg(feature = "op-saga")]
         "saga_2step" | "saga_compensation" => {
             let fail = op == "saga_compensation";
             let orchestrator: SagaOrchestrator<OrderEvent> = SagaOrchestrator::new();
@@ -185,6 +223,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             }
             t.elapsed()
         }
+        #[cfg(feature = "op-query")]
         "query_dispatch" => {
             let bus = QueryBus::new();
             bus.register(GetOrderHandler).await;
@@ -194,6 +233,7 @@ pub async fn timed(op: &str, n: u64) -> Duration {
             }
             t.elapsed()
         }
+        #[cfg(feature = "op-upcast")]
         "event_upcast" => {
             let upcaster = AutoUpcaster::<OrderCreatedV1, OrderCreatedV2>::new();
             let t = Instant::now();

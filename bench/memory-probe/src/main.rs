@@ -20,6 +20,7 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 enum Created {
     Created { value: u64 },
 }
+#[cfg(not(feature = "no-event-type-name"))]
 impl EventTypeName for Created {}
 impl Event for Created {}
 
@@ -35,10 +36,11 @@ struct Item {
 enum OrderEvent {
     OrderPlaced { order_id: String, customer: String, items: Vec<Item>, shipping_address: String, note: String },
 }
+#[cfg(not(feature = "no-event-type-name"))]
 impl EventTypeName for OrderEvent {}
 impl Event for OrderEvent {}
 
-trait Payload: Event {
+trait Payload: Event + Serialize + serde::de::DeserializeOwned {
     fn make(i: u64) -> Self;
     /// Bytes the event occupies in memory: its inline size plus the heap its strings and vectors own.
     fn deep_size(&self) -> usize;
@@ -110,6 +112,7 @@ async fn measure<E: Payload>(n: u64, backend: &str, pause: Duration) {
     tokio::time::sleep(pause).await;
     match backend {
         "memory" => run(EventStore::<E>::new(), n, pause).await,
+        #[cfg(feature = "sqlite")]
         _ => {
             let dir = std::env::temp_dir().join(format!("memory-probe-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
@@ -118,6 +121,8 @@ async fn measure<E: Payload>(n: u64, backend: &str, pause: Duration) {
             run(EventStore::with_backend(b), n, pause).await;
             let _ = std::fs::remove_dir_all(&dir);
         }
+        #[cfg(not(feature = "sqlite"))]
+        _ => panic!("backend {backend:?}: this probe was built without the sqlite feature"),
     }
 }
 

@@ -14,6 +14,7 @@ mod cqrs_use {
     pub enum OrderEvent {
         Placed { id: String, total: u64 },
     }
+    #[cfg(not(feature = "no-event-type-name"))]
     impl EventTypeName for OrderEvent {}
     impl Event for OrderEvent {}
 
