@@ -3,25 +3,30 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+export PATH := $(HOME)/.cargo/bin:$(HOME)/go/bin:$(PATH)
 # Rust builds are cached outside the clone, so a fresh clone reuses them.
 export AFQ_CACHE_DIR ?= $(HOME)/.cache/allframe-quality
 export CARGO_TARGET_DIR ?= $(AFQ_CACHE_DIR)/target
 
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := binutils chromium fonts-noto-color-emoji wrk postgresql postgresql-contrib valgrind heaptrack protobuf-compiler
+APT_PACKAGES := binutils wrk postgresql postgresql-contrib valgrind heaptrack protobuf-compiler
+# Only the tests need these (make report never opens a browser): Chromium renders the published pages, openssl
+# makes the SMTP test's certificate.
+TEST_APT_PACKAGES := chromium fonts-noto-color-emoji openssl
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 # Extra arguments, e.g. make report ARGS="-p size.profiles='[release]'"
 ARGS ?=
 PORT ?= 8000
 
-.PHONY: help setup setup-system setup-rust report test test-fast gate ab merge history-rebuild comment lab serve clean lock
+.PHONY: help setup setup-system setup-rust setup-test report test test-fast gate ab pr-check merge history-rebuild comment lab serve clean lock
 
 help:
 	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
 	@echo "make test     the test suite: parsers, real small builds, notebooks via papermill, pages in Chromium"
 	@echo "make gate     check the latest run against quality.toml and its baseline; exit 1 on a broken budget or a regression"
 	@echo "make ab A=0.1.27 B=pinned   two AllFrame sources (versions, 'pinned' or checkout paths) measured interleaved -> Markdown"
+	@echo "make pr-check ARGS='--repo DIR --base REV --head REV'   AllFrame's PR check on two revisions of a checkout"
 	@echo "make merge ARGS='dir...'    bring run directories from parallel CI jobs into data/ and the history"
 	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
@@ -38,6 +43,12 @@ setup-system:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# What only the tests need: their Debian packages, and actionlint (built by Go from its module) for the workflows.
+setup-test: setup
+	@$(MAKE) --no-print-directory setup-system APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	@command -v actionlint >/dev/null || { command -v go >/dev/null && go install $(ACTIONLINT); } || \
+	  echo "setup: actionlint not installed (needs Go >= 1.22: go install $(ACTIONLINT)); tests/test_workflows.py will fail"
 
 # Python packages at the exact versions of requirements.lock (refresh it with `make lock`), then the project.
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -81,6 +92,11 @@ B ?= pinned
 ab: setup
 	$(PY) -m allframe_quality.cli ab --a "$(A)" --b "$(B)" $(ARGS)
 
+# AllFrame's PR check: two revisions of a checkout measured interleaved, head's limits (action.yml runs this):
+# make pr-check ARGS="--repo ../all-frame --base main --head HEAD --suites size,cqrs --out build/pr-check.md"
+pr-check: setup
+	$(PY) -m allframe_quality.cli pr-check $(ARGS)
+
 merge: $(VENV)/.installed
 	$(PY) -m allframe_quality.cli merge $(ARGS)
 
@@ -91,11 +107,11 @@ history-rebuild: $(VENV)/.installed
 comment: $(VENV)/.installed
 	$(PY) -m allframe_quality.cli comment $(ARGS)
 
-test: setup
+test: setup-test
 	$(PY) -m pytest $(ARGS)
 
 # Parsers, budgets and schema only: seconds, no Rust builds.
-test-fast: setup
+test-fast: setup-test
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
 lab: setup

@@ -86,7 +86,7 @@ def test_workflows_call_targets_notebooks_and_parameters_that_exist(path):
 
 
 def test_cli_commands_the_makefile_uses_exist():
-    for sub in set(re.findall(r"allframe_quality\.cli (\w+)", MAKEFILE)):
+    for sub in set(re.findall(r"allframe_quality\.cli ([\w-]+)", MAKEFILE)):
         with pytest.raises(SystemExit) as e:
             cli.main([sub, "--help"])
         assert e.value.code == 0, sub
@@ -99,3 +99,79 @@ def test_workflow_params_parse_like_the_cli_does():
             pair = pair.rstrip('"')
             nb, rest = pair.split(".", 1)
             assert cli._params([pair])[nb]
+
+
+ACTION = paths.ROOT / "action.yml"
+SHELL_SCRIPTS = [paths.ROOT / ".ci" / "container-setup", paths.ROOT / ".ci" / "run"]
+
+
+def _tool(name: str) -> str:
+    """A linter the tests need: on PATH (make setup-test puts actionlint in ~/go/bin, shellcheck in .venv/bin)."""
+    import os
+    import shutil
+    import sys
+    extra = [str(Path(sys.executable).parent), str(Path.home() / "go" / "bin")]
+    found = shutil.which(name, path=os.pathsep.join([*extra, os.environ.get("PATH", "")]))
+    assert found, f"{name} not found: run `make setup-test` (actionlint needs Go; shellcheck comes from requirements.lock)"
+    return found
+
+
+def test_workflows_are_clean_under_actionlint_with_shellcheck():
+    import subprocess
+    r = subprocess.run([_tool("actionlint"), "-shellcheck", _tool("shellcheck"), *map(str, WORKFLOWS)],
+                       capture_output=True, text=True, cwd=paths.ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_job_that_runs_make_runs_in_debian_12():
+    # make setup installs Debian 12's package names; hosted runners are Ubuntu (whose chromium is a snap)
+    for path in WORKFLOWS:
+        for name, job in _load(path)["jobs"].items():
+            if any(re.search(r"(^|\s)make\s", s.get("run", "")) for s in job.get("steps", [])):
+                assert job.get("container") == "debian:12", f"{path.name}: job {name} runs make outside debian:12"
+                assert any(".ci/container-setup" in s.get("run", "") for s in job["steps"]), f"{path.name}: {name}"
+
+
+def test_make_report_needs_no_browser():
+    apt = re.search(r"^APT_PACKAGES := (.*)$", MAKEFILE, re.M).group(1).split()
+    test_apt = re.search(r"^TEST_APT_PACKAGES := (.*)$", MAKEFILE, re.M).group(1).split()
+    assert "chromium" not in apt and "chromium" in test_apt
+    assert re.search(r"^report: setup$", MAKEFILE, re.M) and re.search(r"^test: setup-test$", MAKEFILE, re.M)
+
+
+def test_the_action_is_well_formed_and_runs_what_exists():
+    import subprocess
+    from allframe_quality import pr_check
+    doc = yaml.safe_load(ACTION.read_text())
+    assert doc["name"] and doc["description"] and doc["runs"]["using"] == "composite"
+    text = ACTION.read_text()
+    assert pr_check.MARKER in text                           # the comment step finds pr-check's comment by it
+    help_text = subprocess.run([sys_python(), "-m", "allframe_quality.cli", "pr-check", "--help"], capture_output=True,
+                               text=True, cwd=paths.ROOT).stdout
+    for step in doc["runs"]["steps"]:
+        assert ("run" in step) != ("uses" in step), step
+        if "run" in step:
+            assert step.get("shell") == "bash", step      # a composite run step must name its shell
+            for line in step["run"].splitlines():
+                m = re.search(r"\bmake ([\w-]+)", line)
+                if m:
+                    assert m.group(1) in TARGETS, line
+                    for opt in re.findall(r"(--[a-z-]+)", line):
+                        assert opt in help_text, f"action.yml passes {opt}, which pr-check does not take"
+            for ref in re.findall(r"\$\{\{\s*inputs\.([\w-]+)", step["run"]):
+                assert ref in doc["inputs"], ref
+    # the run steps (expressions replaced by a word) and the CI scripts pass shellcheck
+    tmp = []
+    for i, step in enumerate(s for s in doc["runs"]["steps"] if "run" in s):
+        body = re.sub(r"\$\{\{[^}]*\}\}", "X", step["run"])
+        tmp.append(("#!/usr/bin/env bash\n" + body, f"action step {i}"))
+    for script, what in tmp:
+        r = subprocess.run([_tool("shellcheck"), "-s", "bash", "-"], input=script, capture_output=True, text=True)
+        assert r.returncode == 0, f"{what}:\n{r.stdout}"
+    r = subprocess.run([_tool("shellcheck"), *map(str, SHELL_SCRIPTS)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def sys_python() -> str:
+    import sys
+    return sys.executable
