@@ -175,3 +175,26 @@ def test_the_action_is_well_formed_and_runs_what_exists():
 def sys_python() -> str:
     import sys
     return sys.executable
+
+
+def test_the_readme_calling_example_is_clean_and_uses_the_actions_inputs(tmp_path):
+    """The YAML AllFrame's repository is told to add: actionlint-clean, and every input it passes is one of
+    action.yml's."""
+    import subprocess
+    readme = (paths.ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(# \.github/workflows/quality\.yml in AllFrame's repository\n.*?)```", readme, re.S)
+    assert block, "README: the calling example (```yaml # .github/workflows/quality.yml ...) is missing"
+    wf = tmp_path / ".github" / "workflows" / "quality.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(block.group(1))
+    r = subprocess.run([_tool("actionlint"), "-shellcheck", _tool("shellcheck"), str(wf)], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = _load(wf)
+    inputs = yaml.safe_load(ACTION.read_text())["inputs"]
+    steps = [s for _, s in _steps(doc) if s.get("uses", "").split("@")[0].endswith("/allframe-quality")]
+    assert steps and all(set(s.get("with", {})) <= set(inputs) for s in steps)
+    assert doc["jobs"]["quality"]["container"] == "debian:12"
+    for pair in re.findall(r"-p (\S+=\S+)", steps[0]["with"]["params"]):
+        suite_name = pair.split(".", 1)[0]
+        assert cli._params([pair], ab.SUITES, "suite")[suite_name]
