@@ -70,12 +70,13 @@ def test_a_failed_gate_sends_one_plain_text_mail_over_starttls(data_dir, smtp_se
     assert msg["Subject"] == "AllFrame quality gate failed: 2 failed checks"
     assert "run 20260102T000000Z-00002" in msg.get_content()
     assert msg.get_content_type() == "text/plain" and not msg.is_multipart()
-    body = msg.get_content()
-    assert "Failed checks:" in body and "command_dispatch" in body and "regressed" in body
+    body = msg.get_content().replace("\r\n", "\n")     # as sent: CRLF lines
+    assert "Failed checks:\n- cqrs: allframe / command_dispatch — instructions_per_op — ❌ regressed +27.7%" in body
     assert "Report: https://example.org/allframe-quality/" in body
-    print(f"--- received by the local SMTP server on 127.0.0.1:{port} (STARTTLS, login {USER})\n"
-          f"MAIL FROM: {m['from']}\nRCPT TO: {m['to']}\n{msg.as_string()}")
     assert f"email alert sent to dev1@example.org, dev2@example.org via 127.0.0.1:{port}" in capsys.readouterr().err
+    with capsys.disabled():    # the mail as received, for whoever runs this with -s
+        print(f"\n--- received by the local SMTP server on 127.0.0.1:{port} (STARTTLS, login {USER})\n"
+              f"MAIL FROM: {m['from']}\nRCPT TO: {m['to']}\n{msg.as_string()}\n--- its body, decoded\n{body}")
 
 
 def test_a_passing_gate_sends_no_mail(data_dir, smtp_server):

@@ -68,7 +68,8 @@ def message(v, s: Settings) -> EmailMessage:
     fails = [f for f in v.findings if f.verdict.fails]
     lines = [f"The AllFrame quality gate failed on run {v.run_id}: {gate.headline(v.findings)}.", "",
              "Failed checks:"]
-    lines += [f"- {f.suite}: {f.what} — {f.label}" + (f" ({f.note})" if f.note else "") for f in fails]
+    lines += [f"- {f.what if f.what.startswith(f.suite + ':') else f'{f.suite}: {f.what}'} — {f.label}"
+              + (f" ({f.note})" if f.note else "") for f in fails]
     listed = regression.regression_list(v.changes)
     if listed:
         lines += ["", "Changes against the baseline:"] + [f"- {x}" for x in listed]
