@@ -8,7 +8,7 @@ import yaml
 
 from pathlib import Path
 
-from . import ab, alerts, atomic, cargo, gate, history, params, procs, publish, records, suite
+from . import ab, alerts, atomic, budgets, cargo, gate, history, params, procs, publish, records, suite
 
 
 def _params(pairs: list[str], valid=None, what: str = "notebook") -> dict[str, dict]:

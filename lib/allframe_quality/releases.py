@@ -311,8 +311,12 @@ class Measurer:
             return [self._row(**base, metric="file_bytes", unit="bytes", status="not_measured",
                               detail=why_not_built(b, "size-probe"))]
         from .size import run_probe, stripped_size
-        rows = [self._row(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size),
-                self._row(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable))]
+        rows = [self._row(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size)]
+        try:
+            rows.append(self._row(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable)))
+        except (subprocess.CalledProcessError, cargo.ToolMissing) as e:   # the lab's tool failed: never cached
+            err = (e.stderr.decode(errors="replace") if isinstance(getattr(e, "stderr", None), bytes) else str(e)).strip()
+            rows.append(self._row(**base, metric="stripped_bytes", unit="bytes", status="failed", detail=f"strip failed: {err}"))
         if CRATE in b.compiled:
             rows.append(self._row(**base, metric="build_seconds", unit="s", value=round(b.seconds, 2),
                                   detail=f"allframe-core and the probe compiled, {b.rebuilt - 1} other units; dependencies cached"))
