@@ -19,7 +19,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 ARGS ?=
 PORT ?= 8000
 
-.PHONY: help setup setup-system setup-rust setup-test report test test-fast gate ab pr-check merge history-rebuild comment lab serve clean lock
+.PHONY: help setup setup-system setup-rust setup-test report test test-fast gate ab bisect pr-check merge history-rebuild comment lab serve clean lock
 
 help:
 	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
@@ -27,6 +27,7 @@ help:
 	@echo "make gate     check the latest run against quality.toml and its baseline; exit 1 on a broken budget or a regression"
 	@echo "make ab A=0.1.27 B=pinned   two AllFrame sources (versions, 'pinned' or checkout paths) measured interleaved -> Markdown"
 	@echo "make pr-check ARGS='--repo DIR --base REV --head REV'   AllFrame's PR check on two revisions of a checkout"
+	@echo "make bisect METRIC=size.full.file_bytes GOOD=0.1.20 BAD=0.1.28 [CHECKOUT=path]  the release (commit) that moved a metric"
 	@echo "make merge ARGS='dir...'    bring run directories from parallel CI jobs into data/ and the history"
 	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
@@ -91,6 +92,17 @@ A ?= pinned
 B ?= pinned
 ab: setup
 	$(PY) -m allframe_quality.cli ab --a "$(A)" --b "$(B)" $(ARGS)
+
+# The first release (or commit of a local checkout) where a metric crossed its limit or stepped past the threshold:
+# make bisect METRIC=size.full.file_bytes GOOD=0.1.20 BAD=0.1.28     (releases)
+# make bisect METRIC=size.minimal.file_bytes CHECKOUT=../all-frame GOOD=v0.1.27 BAD=main
+METRIC ?=
+GOOD ?=
+BAD ?=
+CHECKOUT ?=
+bisect: setup
+	@test -n "$(METRIC)" -a -n "$(GOOD)" -a -n "$(BAD)" || { echo "bisect: give METRIC=, GOOD= and BAD= (and CHECKOUT= for commits), e.g. make bisect METRIC=size.full.file_bytes GOOD=0.1.20 BAD=0.1.28"; exit 2; }
+	$(PY) -m allframe_quality.cli bisect --metric "$(METRIC)" --good "$(GOOD)" --bad "$(BAD)" $(if $(CHECKOUT),--checkout "$(CHECKOUT)") --out build/bisect.md $(ARGS)
 
 # AllFrame's PR check: two revisions of a checkout measured interleaved, head's limits (action.yml runs this):
 # make pr-check ARGS="--repo ../all-frame --base main --head HEAD --suites size,cqrs --out build/pr-check.md"
