@@ -96,3 +96,19 @@ def test_throughput_and_trends_every_parameter(lab):
     _exercised("trends", tr)
     text = json.dumps(nb.cells)
     assert "20260101T000006Z-mem2" in text
+
+
+def test_releases_every_parameter(lab):
+    root, budgets, _ = lab
+    runs = [dict(run_id="20260101T000008Z-rel1", releases=["0.1.28"], configurations="minimal", cqrs=False,
+                 memory_events=0, explain_steps=0, budgets_file=budgets),
+            dict(run_id="20260101T000009Z-rel2", newest=1, configurations=["minimal"], cqrs=False, memory_events=0,
+                 explain_steps=1)]
+    for k, r in enumerate(runs):
+        _run(root, "releases", r, f"releases{k}")
+    _exercised("releases", runs)
+    one = records.load_records("20260101T000008Z-rel1", "releases")
+    assert set(one["variant"]) == {"0.1.28"} and set(one[one["metric"] == "file_bytes"]["config"]) == {"minimal"}
+    from allframe_quality import releases
+    chosen = records.load_meta("20260101T000009Z-rel2")["suites"]["releases"]["releases"]
+    assert chosen[-1] == releases.list_releases()[-1].version      # the newest, plus whatever is cached here

@@ -28,6 +28,8 @@ def site(tmp_path_factory):
                      "measurement_s": 0.5, "sample_size": 10, "processes": 2},
             "memory": {"events": [10_000, 20_000], "payloads": ["small"], "heap_profile_max_events": 20_000},
             "demos": {"demos": ["ecommerce-api"], "starts": 2, "load_duration_s": 1, "connections": 8},
+            "releases": {"releases": ["0.1.28"], "configurations": ["minimal"], "cqrs": False, "memory_events": 0,
+                         "explain_steps": 0},
         }
         # two consecutive reports, as `make report` twice: the second one has a baseline and a trend
         publish.report(None, params)
@@ -58,8 +60,9 @@ def test_two_reports_give_two_point_trends_and_a_regression_list(site):
         h = history.load()
         runs = sorted(h["run_id"].unique())
         bases, changes = regression.against_baseline(runs[1], hist=h)
-    assert len(runs) == 2 and set(h["suite"]) == set(publish.SUITE_NOTEBOOKS)
-    assert bases == {s: runs[0] for s in publish.SUITE_NOTEBOOKS}     # each suite compared with the first run
+    tracked = {s for s, _ in history.TRACKED} & set(publish.SUITE_NOTEBOOKS)   # releases stay out of the history
+    assert len(runs) == 2 and set(h["suite"]) == tracked and "releases" not in tracked
+    assert bases == {s: runs[0] for s in tracked}     # each suite compared with the first run
     for suite, metric in [("size", "file_bytes"), ("throughput", "rps"), ("cqrs", "ns_per_op"),
                           ("cqrs", "instructions_per_op"), ("memory", "used_bytes")]:
         p = trends.points(h, suite, metric)
@@ -104,6 +107,7 @@ def _data_marks(dom: str) -> int:
     ("cqrs", 2, ["Command dispatch", "Event append (memory)"]),
     ("memory", 3, ["not measured", "not 1,000,000", "Bytes per event"]),
     ("demos", 3, ["ecommerce-api", "Scorecard", "capability audit"]),
+    ("releases", 1, ["Size across releases", "0.1.28", "Minimal"]),
     ("trends", 7, ["Release binary size per configuration", "Operations per second", "Regressions and improvements",
                    "Release executable size per demo"]),
 ])
