@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -183,9 +184,9 @@ def cache_root() -> Path:
 def workspace(s: Subject) -> tuple[Path, dict[str, set[str]]]:
     """A fresh workspace of the three probes that depends on `s`; returns it and, per probe, the
     features dropped because `s` lacks what they forward to."""
-    dest = paths.cache_dir() / "workspaces" / f"releases-{s.key}"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
+    # one directory per measurer: a report and a bisect may measure the same release at the same time
+    (paths.cache_dir() / "workspaces").mkdir(parents=True, exist_ok=True)
+    dest = Path(tempfile.mkdtemp(prefix=f"releases-{s.key}-", dir=paths.cache_dir() / "workspaces"))
     root = (paths.BENCH / "Cargo.toml").read_text()
     root = re.sub(r"members = \[[^\]]*\]", "members = " + json.dumps(list(PROBES)), root, count=1)
     (dest / "Cargo.toml").write_text(root)
@@ -265,6 +266,7 @@ class Measurer:
     def ws(self) -> Path:
         if self._ws is None:
             self._ws = workspace(self.s)
+            weakref.finalize(self, shutil.rmtree, self._ws[0], True)   # gone with the measurer
         return self._ws[0]
 
     def _row(self, **kw) -> dict:
