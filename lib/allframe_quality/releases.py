@@ -203,7 +203,21 @@ def workspace(s: Subject) -> tuple[Path, dict[str, set[str]]]:
             raise ReleasesError(f"{m}: expected one allframe-core requirement to rewrite, found {n}")
         text, dropped[pkg] = trim_features(text, s.features)
         m.write_text(text)
+    if s.yanked and not lock.is_file():
+        _lock_yanked(dest, s.version)
     return dest, dropped
+
+
+def _lock_yanked(ws: Path, version: str) -> None:
+    """Cargo refuses to resolve `=V` when V is yanked, unless the lockfile already holds it; `cargo update
+    --precise` may put it there (from a requirement that allows it), after which `=V` builds."""
+    manifests = [ws / pkg / "Cargo.toml" for pkg in PROBES]
+    exact = [m.read_text() for m in manifests]
+    for m, text in zip(manifests, exact):
+        m.write_text(text.replace(f'version = "={version}"', f'version = "{version}"'))
+    done = procs.run(["cargo", "update", "-p", CRATE, "--precise", version], cwd=ws, env=cargo.env())
+    for m, text in zip(manifests, exact):
+        m.write_text(text)   # if the update failed, the build that follows says why in cargo's words
 
 
 def keep_lock(s: Subject, ws: Path) -> None:
@@ -399,8 +413,14 @@ class Measurer:
     def _bloat(self, config: str) -> list[dict]:
         c = self.b.size.config(config)
         try:
-            cs = bloat.crates(self.ws, "size-probe", features=c.features, printer=self.printer,
-                              label=f"{self.s.label}: {config} [cargo-bloat]")
+            try:
+                cs = bloat.crates(self.ws, "size-probe", features=c.features, printer=self.printer,
+                                  label=f"{self.s.label}: {config} [cargo-bloat]")
+            except bloat.BloatError as e:   # as the size build did: the compatibility switch for older releases
+                if "`EventTypeName`" not in str(e):
+                    raise
+                cs = bloat.crates(self.ws, "size-probe", features=[*c.features, *COMPAT], printer=self.printer,
+                                  label=f"{self.s.label}: {config} + {', '.join(COMPAT)} [cargo-bloat]")
         except (bloat.BloatError, cargo.ToolMissing) as e:
             return [self._row(config=config, metric="text_bytes", unit="bytes", status="failed", detail=str(e))]
         return [self._row(config=config, metric="text_bytes", unit="bytes", value=cs.text_size)] + \

@@ -36,7 +36,8 @@ def releases(df: pd.DataFrame) -> list[str]:
 
 def why(detail: str) -> str:
     """The category and the compiler's or probe's first line, for a table cell."""
-    return headline(detail, 160)
+    first = (detail or "").strip().splitlines()[0] if (detail or "").strip() else ""
+    return first[:160] if first.startswith((NOT_IN, NOT_APPLICABLE, ALLFRAME_FAILS)) else headline(detail, 160)
 
 
 def size_table(df: pd.DataFrame, b: Budgets, configs: list[str] | None = None) -> pd.DataFrame:
