@@ -34,10 +34,16 @@ def releases(df: pd.DataFrame) -> list[str]:
     return sorted(df[df["config"] == "release"]["variant"].unique(), key=semver)
 
 
-def why(detail: str) -> str:
-    """The category and the compiler's or probe's first line, for a table cell."""
+def why(detail: str, width: int = 110) -> str:
+    """The category and the compiler's or probe's first line, short enough for a table cell."""
     first = (detail or "").strip().splitlines()[0] if (detail or "").strip() else ""
-    return first[:160] if first.startswith((NOT_IN, NOT_APPLICABLE, ALLFRAME_FAILS)) else headline(detail, 160)
+    if not first.startswith((NOT_IN, NOT_APPLICABLE, ALLFRAME_FAILS)):
+        return headline(detail, width)
+    m = re.search(r"has no feature (.+)$", first)
+    if m:   # a long list of features: the count and the first few
+        feats = [f.strip() for f in m.group(1).split(",")]
+        return f"{NOT_IN}: no {', '.join(feats[:3])}" + (f" … ({len(feats)} features)" if len(feats) > 3 else "")
+    return first if len(first) <= width else first[:width - 1] + "…"
 
 
 def size_table(df: pd.DataFrame, b: Budgets, configs: list[str] | None = None) -> pd.DataFrame:
@@ -143,7 +149,7 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
     for (cfg,), g in af.groupby(["config"]):
         vs = sorted(g["variant"].unique(), key=semver)
         out.append(Finding(SUITE, f"releases.allframe_fails.{cfg}", f"{cfg}: allframe-core does not build",
-                           Verdict.INFO, f"in {len(vs)} release(s): {', '.join(vs)}", note=headline(g.iloc[-1]["detail"])))
+                           Verdict.INFO, f"in {len(vs)} release(s): {', '.join(vs)}", note=why(g.iloc[-1]["detail"], 200)))
     pts = _ok(df, "file_bytes")
     for c, g in pts.groupby("config"):
         lim = b.size.config(c).limit_mib
@@ -161,24 +167,21 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
 
 # ---------------------------------------------------------------- charts
 
-def _x():
-    return alt.X("release:N", sort=None, title="allframe-core release", axis=alt.Axis(labelAngle=-45))
-
-
 def size_steps_chart(pts: pd.DataFrame, order: list[str], subtitle: str) -> alt.FacetChart:
     """Per configuration: size across releases as a step line, with the PRD's target and limit."""
     from .charts import LIMIT_COLOR, TARGET_COLOR, _title
     d = pts.copy()
     d["release"] = pd.Categorical(d["release"], categories=order, ordered=True)
     d = d.sort_values("release")
-    x = alt.X("release:N", sort=order, title="allframe-core release", axis=alt.Axis(labelAngle=-45))
-    base = alt.Chart().encode(x=x)
-    line = base.mark_line(interpolate="step-after", point=True).encode(
-        y=alt.Y("MiB:Q", title="release binary (MiB)", scale=alt.Scale(zero=True)),
+    x = alt.X("release:N", sort=order, title="allframe-core release",
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
+    line = alt.Chart().mark_line(interpolate="step-after", point=True).encode(
+        x=x, y=alt.Y("MiB:Q", title="release binary (MiB)", scale=alt.Scale(zero=True)),
         tooltip=["release", "configuration", alt.Tooltip("MiB:Q", format=".3f")])
-    target = base.mark_rule(color=TARGET_COLOR, strokeDash=[4, 3]).encode(y="target MiB:Q")
-    limit = base.mark_rule(color=LIMIT_COLOR, strokeDash=[6, 3]).encode(y="limit MiB:Q")
-    return alt.layer(line, target, limit, data=d).properties(width=300, height=190).facet(
+    # horizontal rules across the panel: no x encoding (with one, each release would get a vertical tick)
+    target = alt.Chart().mark_rule(color=TARGET_COLOR, strokeDash=[4, 3]).encode(y="mean(target MiB):Q")
+    limit = alt.Chart().mark_rule(color=LIMIT_COLOR, strokeDash=[6, 3]).encode(y="mean(limit MiB):Q")
+    return alt.layer(line, target, limit, data=d).properties(width=420, height=200).facet(
         facet=alt.Facet("configuration:N", title=None, sort=list(dict.fromkeys(d["configuration"]))), columns=2
     ).resolve_scale(y="independent").properties(title=_title(
         "Release binary size across releases, with the PRD's target (amber dashes) and limit (red dashes)", subtitle))
@@ -187,7 +190,8 @@ def size_steps_chart(pts: pd.DataFrame, order: list[str], subtitle: str) -> alt.
 def metric_steps_chart(d: pd.DataFrame, order: list[str], y_title: str, title: str, subtitle: str,
                        series: str = "config") -> alt.Chart:
     from .charts import _title
-    x = alt.X("release:N", sort=order, title="allframe-core release", axis=alt.Axis(labelAngle=-45))
+    x = alt.X("release:N", sort=order, title="allframe-core release",
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
     return alt.Chart(d).mark_line(interpolate="step-after", point=True).encode(
         x=x, y=alt.Y("value:Q", title=y_title), color=alt.Color(f"{series}:N", title=None),
         tooltip=["release", series, alt.Tooltip("value:Q", format=",.1f")]).properties(
