@@ -1,0 +1,4 @@
+//! `axum-ops`: the operations for callgrind (two counts, set-up cancels), the fairness scenario, the memory probe.
+fn main() {
+    micro_domain::ops_main(micro_axum::library());
+}
