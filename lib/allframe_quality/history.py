@@ -72,6 +72,18 @@ TRACKED: dict[tuple[str, str], Metric] = {
     # AllFrame's capabilities (2 works, 1 partly, 0 not): a change of outcome is shown as a change, and
     # it is a finding about AllFrame, never a failure of the lab's gate
     ("demos", "capability"): Metric("capability", False, "exact", label="capability outcome", gates=False),
+    # micro: AllFrame and its peers on the same operations; times as the CQRS suite's, instructions exact, and
+    # AllFrame's ratio to the best peer in the same run (shown as a change, never failing the gate on its own)
+    ("micro", "ns_per_op_process"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",
+                                           corroborated_by="instructions_per_op"),
+    ("micro", "ns_per_op"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",
+                                   corroborated_by="instructions_per_op"),  # failures only
+    ("micro", "instructions_per_op"): Metric("instructions_per_op", True, "exact", label="instructions per operation"),
+    ("micro", "bytes_per_event"): Metric("bytes_per_event", True, "single", label="bytes per event in memory"),
+    ("micro", "ratio_to_best"): Metric("ratio_to_best", False, "single", label="AllFrame's ops/s ÷ the best peer's",
+                                       gates=False),
+    ("micro", "instructions_ratio_to_best"): Metric("instructions_ratio_to_best", True, "exact",
+                                                    label="AllFrame's instructions ÷ the best peer's", gates=False),
 }
 SPECS: dict[tuple[str, str], Metric] = {(s, m.name): m for (s, _), m in TRACKED.items()}
 KEY = ["suite", "subject", "config", "variant", "item", "metric"]
@@ -104,7 +116,8 @@ def empty() -> pd.DataFrame:
 # Parameters that choose *what* is measured, not how: a run of fewer operations or configurations is
 # still comparable metric by metric.
 SELECTION = {"operations", "configurations", "profiles", "peers", "with_bloat", "frameworks", "tests", "events",
-             "payloads", "backends", "heap_profile", "heap_profile_max_events", "instructions", "query_levels"}
+             "payloads", "backends", "heap_profile", "heap_profile_max_events", "instructions", "query_levels",
+             "libraries", "memory_events"}
 
 
 def params_key(parameters: dict | None) -> str:
