@@ -1,0 +1,85 @@
+"""Micro suite: the libraries really do the same thing (the fairness scenario), and a short real run side by side."""
+import pytest
+
+from allframe_quality import budgets, cargo, gate, micro, micro_analysis, paths
+
+WS = paths.BENCH / micro.WORKSPACE
+
+
+def _ops_bin(lib: str):
+    spec = micro.LIBRARIES[lib]
+    built = cargo.build(WS, spec.package, bin=spec.ops_bin, no_default_features=False, extra_args=["--locked"],
+                        target_dir=paths.cache_dir() / "target-micro")
+    assert built.ok, built.failure_text()
+    return built.executable
+
+
+def test_unknown_operation_or_library_lists_the_valid_ones(data_dir):
+    with pytest.raises(budgets.BudgetError, match=r"unknown micro operation\(s\) \['dispatch'\]; valid: .*'decide'"):
+        micro.measure(["dispatch"], printer=None)
+    with pytest.raises(budgets.BudgetError, match=r"unknown library\(s\) \['eventually'\]"):
+        micro.measure(libraries=["allframe", "eventually"], printer=None)
+    with pytest.raises(budgets.BudgetError, match="must include allframe"):
+        micro.measure(libraries=["cqrs-es"], printer=None)
+    assert not data_dir.exists()
+
+
+@pytest.mark.slow
+def test_each_crate_offers_exactly_the_operations_the_catalogue_gives_it():
+    import json
+    from allframe_quality.procs import run
+    for lib in micro.LIBRARIES:
+        listed = json.loads(run([str(_ops_bin(lib)), "list"]).stdout.strip().splitlines()[-1])
+        assert sorted(listed) == sorted(o for o, op in micro.OPERATIONS.items() if lib in op.libraries), lib
+
+
+@pytest.mark.slow
+def test_every_library_gives_allframes_events_rejections_and_read_model():
+    outcomes = {lib: micro.scenario(_ops_bin(lib)) for lib, spec in micro.LIBRARIES.items() if spec.scenario}
+    assert len(outcomes) >= 2
+    mine = outcomes["allframe"]
+    # the scenario itself: o1 placed then cancelled, o2 placed, a second place and a cancel of o3 rejected, o3 placed
+    assert mine["rejected"] == 2
+    assert mine["read_model"] == {"placed": 3, "cancelled": 1, "open_value": 25}
+    assert [list(e)[0] for e in mine["events"]["o1"]] == ["Placed", "Cancelled"]
+    for lib, outcome in outcomes.items():
+        assert outcome == mine, lib
+
+
+@pytest.mark.slow
+def test_a_library_without_the_scenario_is_a_failed_fairness_row_with_its_own_words():
+    from allframe_quality import suite
+    ctx = suite.Context("micro", "r", budgets.load(), None, WS, [], None)
+    built = {lib: cargo.build(WS, micro.LIBRARIES[lib].package, bin=micro.LIBRARIES[lib].ops_bin, no_default_features=False,
+                              extra_args=["--locked"], target_dir=paths.cache_dir() / "target-micro")
+             for lib in ("allframe", "handwritten")}
+    micro._fairness_rows(ctx, built)
+    rows = {r["subject"]: r for r in ctx.rows}
+    assert rows["allframe"]["status"] == "ok" and rows["allframe"]["value"] == 1.0
+    assert rows["handwritten"]["status"] == "failed" and "usage: handwritten-ops" in rows["handwritten"]["detail"]
+
+
+@pytest.mark.slow
+def test_short_run_side_by_side(data_dir):
+    run_id, df = micro.measure(["decide", "saga_2step"], warm_up_s=0.1, measurement_s=0.2, processes=2,
+                               memory_events=[50_000], printer=None)
+    ok = df[df["status"] == "ok"]
+    ns = ok[ok["metric"] == "ns_per_op"]
+    assert set(zip(ns["subject"], ns["config"])) == {("allframe", "decide"), ("cqrs-es", "decide"),
+                                                     ("allframe", "saga"), ("handwritten", "saga")}
+    assert (ns["value"] > 0).all() and (ns["lo"] <= ns["value"]).all() and (ns["value"] <= ns["hi"]).all()
+    ins = ok[ok["metric"] == "instructions_per_op"]
+    assert len(ins) == 4 and (ins["value"] > 50).all()
+    ratio = ok[ok["metric"] == "ratio_to_best"].set_index("config")
+    assert set(ratio.index) == {"decide", "saga"} and (ratio["lo"] <= ratio["value"]).all() and (ratio["value"] <= ratio["hi"]).all()
+    assert "handwritten" in ratio.loc["saga", "detail"]
+    # the ratio is what the records say: AllFrame's ops/s over the peer's
+    ops = ok[(ok["metric"] == "ops_per_s") & (ok["config"] == "decide")].set_index("subject")["value"]
+    assert ratio.loc["decide", "value"] == pytest.approx(ops["allframe"] / ops["cqrs-es"], rel=1e-6)
+    mem = ok[ok["metric"] == "bytes_per_event"].set_index("subject")["value"]
+    assert set(mem.index) == {"allframe", "cqrs-es"} and (mem > 0).all()
+    assert set(df[df["metric"] == "same_outcome"]["status"]) == {"ok"}
+    findings = gate.EVALUATORS["micro"](df, budgets.load())
+    assert {f.check for f in findings} == {"micro.decide.pure_decision", "micro.saga.2_steps"}
+    t = micro_analysis.table(df, budgets.load())
+    assert t.loc[(t["operation"] == "decide") & (t["library"] == "allframe"), "PRD target ops/s"].iloc[0] == 1_000_000
