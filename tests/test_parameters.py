@@ -112,3 +112,22 @@ def test_releases_every_parameter(lab):
     from allframe_quality import releases
     chosen = records.load_meta("20260101T000009Z-rel2")["suites"]["releases"]["releases"]
     assert chosen[-1] == releases.list_releases()[-1].version      # the newest, plus whatever is cached here
+
+
+def test_micro_every_parameter(lab):
+    root, budgets, checkout = lab
+    runs = [dict(run_id="20260101T000010Z-micro1", operations=["route_path_10"], libraries=["allframe", "matchit"],
+                 warm_up_s=0.1, measurement_s=0.2, sample_size=11, processes=1, instructions=False, memory_events=[],
+                 allframe_version=OTHER_RELEASE, budgets_file=budgets),
+            # scalars where lists are expected; a local checkout; callgrind and the memory probe on
+            dict(run_id="20260101T000011Z-micro2", operations="decide", libraries="allframe", warm_up_s=0.1,
+                 measurement_s=0.2, processes=1, memory_events=20000, allframe_checkout=checkout, budgets_file=budgets)]
+    for k, r in enumerate(runs):
+        _run(root, "micro", r, f"micro{k}")
+    _exercised("micro", runs)
+    one = records.load_records("20260101T000010Z-micro1", "micro")
+    assert set(one["subject"]) == {"allframe", "matchit"} and set(one["config"]) == {"route", "scenario"}
+    assert records.load_meta("20260101T000010Z-micro1")["suites"]["micro"]["allframe"]["version"] == OTHER_RELEASE
+    two = records.load_records("20260101T000011Z-micro2", "micro")
+    assert set(two["subject"]) == {"allframe"} and {"decide", "memory_store"} <= set(two["config"])
+    assert (two[two["metric"] == "instructions_per_op"]["value"] > 0).all()
