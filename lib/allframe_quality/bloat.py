@@ -43,7 +43,9 @@ def crates(workspace: Path, package: str, *, bin: str | None = None, profile: st
     args = ["cargo", "bloat", "-p", package, "--bin", bin or package, *cargo.profile_args(profile),
             *cargo.feature_args(features), "--crates", "-n", "0", "--message-format", "json", *extra_args]
     beat = (30.0, lambda t: printer(f"  {label}: cargo-bloat still building its unstripped copy, {t:.0f}s")) if printer else None
-    done = procs.run(args, cwd=workspace, env=cargo.env(target_dir()), heartbeat=beat)
-    if not done.ok:
-        raise BloatError("cargo bloat failed:\n" + "\n".join(done.stderr_tail[-20:]))
+    done = procs.run(args, cwd=workspace, env=cargo.env(target_dir()), heartbeat=beat, tail=400)
+    if not done.ok:   # the compiler's first error (warnings may bury it), then cargo-bloat's last words
+        first = next((i for i, l in enumerate(done.stderr_tail) if l.startswith("error")), None)
+        head = done.stderr_tail[first:first + 6] if first is not None else []
+        raise BloatError("cargo bloat failed:\n" + "\n".join(head + ["…"] * bool(head) + done.stderr_tail[-12:]))
     return parse(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "")
