@@ -146,10 +146,13 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
         out.append(Finding(SUITE, f"releases.failed.{r['variant']}.{r['config']}.{r['metric']}",
                            f"{r['variant']} / {r['config']}: {r['metric']}", Verdict.FAIL, "failed", note=headline(r["detail"])))
     af = df[(df["status"] == "not_measured") & df["detail"].str.startswith(ALLFRAME_FAILS)]
-    for (cfg,), g in af.groupby(["config"]):
+    af = af.assign(error=af["detail"].map(lambda d: why(d, 200)))
+    for error, g in af.groupby("error", sort=False):     # one finding per compiler error, naming where it struck
         vs = sorted(g["variant"].unique(), key=semver)
-        out.append(Finding(SUITE, f"releases.allframe_fails.{cfg}", f"{cfg}: allframe-core does not build",
-                           Verdict.INFO, f"in {len(vs)} release(s): {', '.join(vs)}", note=why(g.iloc[-1]["detail"], 200)))
+        where = sorted(g["config"].unique())
+        out.append(Finding(SUITE, f"releases.allframe_fails.{vs[0]}", f"allframe-core {', '.join(vs)} does not build",
+                           Verdict.INFO, f"with {', '.join(where[:4])}" + (f" and {len(where) - 4} more" if len(where) > 4 else ""),
+                           note=error))
     pts = _ok(df, "file_bytes")
     for c, g in pts.groupby("config"):
         lim = b.size.config(c).limit_mib
