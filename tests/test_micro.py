@@ -83,3 +83,38 @@ def test_short_run_side_by_side(data_dir):
     assert {f.check for f in findings} == {"micro.decide.pure_decision", "micro.saga.2_steps"}
     t = micro_analysis.table(df, budgets.load())
     assert t.loc[(t["operation"] == "decide") & (t["library"] == "allframe"), "PRD target ops/s"].iloc[0] == 1_000_000
+
+
+@pytest.mark.slow
+def test_durable_append_and_projection_memory_side_by_side(data_dir):
+    assert micro_analysis.latest() is None                   # no micro run yet: the other pages say so
+    run_id, df = micro.measure(["append_sqlite"], warm_up_s=0.1, measurement_s=0.2, processes=2, memory_events=[],
+                               projection_events=[10_000, 40_000], printer=None)
+    ok = df[df["status"] == "ok"]
+    ins = ok[(ok["metric"] == "instructions_per_op") & (ok["config"] == "append")].set_index("subject")["value"]
+    assert set(ins.index) == {"allframe", "sqlite-es"} and (ins > 1000).all()      # a SQLite insert, not a no-op
+    ratio = ok[(ok["metric"] == "ratio_to_best") & (ok["config"] == "append")]
+    assert len(ratio) == 1 and "sqlite-es" in ratio["detail"].iloc[0]
+    assert set(df[df["metric"] == "same_outcome"]["subject"]) == {"allframe", "sqlite-es"}
+    assert set(df[df["metric"] == "same_outcome"]["status"]) == {"ok"}
+    sweep = micro_analysis.projection_sweep(df)
+    assert set(sweep["events"]) == {10_000, 40_000}
+    assert set(sweep["part"]) == {"event store", "projection (retained)", "projection (peak)"}
+    store = sweep[sweep["part"] == "event store"]["bytes/event"]
+    assert (store > 10).all()           # an event is a String id and a value: tens of bytes at least, never zero
+    # the CQRS and memory pages read this run
+    latest_id, latest_df = micro_analysis.latest()
+    assert latest_id == run_id
+    r, t = micro_analysis.beside(latest_df, micro_analysis.CQRS_CONFIGS, budgets.load())
+    assert list(r["operation"]) == ["append"] and set(t["library"]) == {"allframe", "sqlite-es"}
+    assert t["PRD target ops/s"].notna().all()
+    _, m = micro_analysis.beside(latest_df, micro_analysis.MEMORY_CONFIGS)
+    assert set(m["variant"]) == {"event store", "projection (retained)", "projection (peak)"}
+
+
+def test_a_page_beside_a_micro_run_without_its_operations_gets_empty_tables_with_columns():
+    import pandas as pd
+    r, t = micro_analysis.beside(pd.DataFrame(columns=["suite", "subject", "config", "variant", "item", "metric", "value",
+                                                       "lo", "hi", "unit", "status", "detail", "sample"]),
+                                 micro_analysis.CQRS_CONFIGS)
+    assert r.empty and t.empty and {"speed ×", "operation"} <= set(r.columns) and "ops/s" in t.columns

@@ -118,10 +118,11 @@ def test_micro_every_parameter(lab):
     root, budgets, checkout = lab
     runs = [dict(run_id="20260101T000010Z-micro1", operations=["route_path_10"], libraries=["allframe", "matchit"],
                  warm_up_s=0.1, measurement_s=0.2, sample_size=11, processes=1, instructions=False, memory_events=[],
-                 allframe_version=OTHER_RELEASE, budgets_file=budgets),
+                 projection_events=[], allframe_version=OTHER_RELEASE, budgets_file=budgets),
             # scalars where lists are expected; a local checkout; callgrind and the memory probe on
             dict(run_id="20260101T000011Z-micro2", operations="decide", libraries="allframe", warm_up_s=0.1,
-                 measurement_s=0.2, processes=1, memory_events=20000, allframe_checkout=checkout, budgets_file=budgets)]
+                 measurement_s=0.2, processes=1, memory_events=20000, projection_events=5000, allframe_checkout=checkout,
+                 backends=True, budgets_file=budgets)]
     for k, r in enumerate(runs):
         _run(root, "micro", r, f"micro{k}")
     _exercised("micro", runs)
@@ -129,5 +130,31 @@ def test_micro_every_parameter(lab):
     assert set(one["subject"]) == {"allframe", "matchit"} and set(one["config"]) == {"route", "scenario"}
     assert records.load_meta("20260101T000010Z-micro1")["suites"]["micro"]["allframe"]["version"] == OTHER_RELEASE
     two = records.load_records("20260101T000011Z-micro2", "micro")
-    assert set(two["subject"]) == {"allframe"} and {"decide", "memory_store"} <= set(two["config"])
+    assert set(two["subject"]) == {"allframe"} and {"decide", "memory_store", "projection_memory"} <= set(two["config"])
+    assert set(two[two["config"] == "projection_memory"]["item"]) == {"5000"}
     assert (two[two["metric"] == "instructions_per_op"]["value"] > 0).all()
+    # the AllSource backends: built (figures) or a failed row with the compiler's words, never absent
+    back = two[two["config"] == "backend"]
+    assert set(back["variant"]) == {"allsource", "postgres", "rocksdb"}
+    assert back[back["status"] == "failed"]["detail"].str.contains("error").all()
+
+
+def test_coverage_every_parameter(lab):
+    root, budgets, checkout = lab
+    runs = [dict(run_id="20260101T000012Z-cov1", features=["di"], test_timeout_s=300, ignored_timeout_s=0,
+                 allframe_checkout=checkout, budgets_file=budgets),
+            # a configuration of quality.toml by name (no features at all); another registry release
+            dict(run_id="20260101T000013Z-cov2", features="minimal", test_timeout_s=300, ignored_timeout_s=5,
+                 allframe_version=OTHER_RELEASE, budgets_file=budgets)]
+    for k, r in enumerate(runs):
+        _run(root, "coverage", r, f"coverage{k}")
+    _exercised("coverage", runs)
+    one = records.load_meta("20260101T000012Z-cov1")["suites"]["coverage"]
+    assert one["allframe"]["kind"] == "checkout" and one["features"] == ["di"]
+    two = records.load_meta("20260101T000013Z-cov2")["suites"]["coverage"]
+    assert two["allframe"]["version"] == OTHER_RELEASE and two["features"] == [] and two["parameters"]["ignored_timeout_s"] == 5
+    for run_id in ("20260101T000012Z-cov1", "20260101T000013Z-cov2"):
+        df = records.load_records(run_id, "coverage")
+        assert not (df["status"] == "failed").any(), df[df["status"] == "failed"]["detail"].tolist()
+        total = df[(df["config"] == "total") & (df["metric"] == "line_pct")]["value"]
+        assert len(total) == 1 and 0 < total.iloc[0] <= 100

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import callgrind, criterion, paths, suite
+from . import callgrind, criterion, micro_backends, paths, suite
 from .budgets import Budgets, BudgetError, pick_names
 from .cqrs import _core_pin, _time_rows
 from .memory import _why_failed, parse_counts, run_probe
@@ -43,6 +43,7 @@ LIBRARIES = {
     "axum": Library("micro-axum", "axum-ops"),
     "matchit": Library("micro-matchit", "matchit-ops"),
     "serde_json": Library("micro-serde-json", "serdejson-ops"),
+    "sqlite-es": Library("micro-sqlite-es", "sqlitees-ops", scenario=True),
 }
 
 
@@ -59,7 +60,7 @@ OPERATIONS = {
     "decide": Operation("decide", "pure decision", ("allframe", "cqrs-es"), (200, 2200), "command_dispatch"),
     "end_to_end_memory": Operation("end_to_end", "memory", ("allframe", "cqrs-es"), (200, 2200)),
     "append_memory": Operation("append", "memory", ("allframe", "cqrs-es"), (200, 2200), "event_append_memory"),
-    "append_sqlite": Operation("append", "sqlite", ("allframe",), (20, 220), "event_append_sqlite"),
+    "append_sqlite": Operation("append", "sqlite", ("allframe", "sqlite-es"), (20, 220), "event_append_sqlite"),
     # two multiples of the crates' REPLAY_CHUNK: the same store is built at both counts, so set-up cancels
     "projection_update": Operation("projection_update", "memory", ("allframe", "cqrs-es"), (10_000, 30_000),
                                    "projection_update"),
@@ -108,6 +109,8 @@ def measure(
     processes: int = 2,
     instructions: bool = True,
     memory_events: Sequence[int | str] | int | str = (100_000,),
+    projection_events: Sequence[int | str] | int | str = (10_000, 100_000),
+    backends: bool = False,
     allframe_version: str | None = None,
     allframe_checkout: str | None = None,
     run_id: str | None = None,
@@ -117,8 +120,12 @@ def measure(
     """Measure the chosen operations for every chosen library that has them; save data/runs/<run_id>/micro.parquet."""
     ops, libs = choose(operations, libraries)
     counts = parse_counts(suite.as_list(memory_events, "memory_events")) if memory_events not in ([], (), 0, None) else []
+    sweep = parse_counts(suite.as_list(projection_events, "projection_events")) \
+        if projection_events not in ([], (), 0, None) else []
     if sample_size < 10:
         raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    if not isinstance(backends, bool):
+        raise BudgetError(f"backends must be true or false, got {backends!r}")
     if processes < 1:
         raise BudgetError(f"processes must be at least 1, got {processes}")
     if warm_up_s <= 0 or measurement_s <= 0:
@@ -127,14 +134,14 @@ def measure(
         if instructions else []
     params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,
               "sample_size": sample_size, "processes": processes, "instructions": instructions,
-              "memory_events": counts}
+              "memory_events": counts, "projection_events": sweep, "backends": backends}
 
     def collect(ctx: suite.Context) -> None:
         ws = ctx.workspace / WORKSPACE
         target = paths.cache_dir() / "target-micro"     # its own target dir: never blocks bench/'s builds
         pin, ctx.info["pinning"] = _core_pin()
         wanted = {lib for lib in libs if any(lib in OPERATIONS[o].libraries for o in ops)
-                  or (counts and LIBRARIES[lib].memory)}
+                  or (counts and LIBRARIES[lib].memory) or (sweep and lib == "allframe")}
         benches, bins = {}, {}
         for lib in sorted(wanted):
             spec = LIBRARIES[lib]
@@ -156,9 +163,14 @@ def measure(
             if LIBRARIES[lib].memory:
                 for n in counts:
                     _memory_rows(ctx, lib, bins[lib], n)
+        for n in sweep:
+            _projection_memory_rows(ctx, bins["allframe"], n)
+        if backends:
+            micro_backends.collect(ctx, processes, instructions, counts[-1] if counts else None)
         ctx.rows += ratio_rows(pd.DataFrame(ctx.rows))
 
-    return suite.run(SUITE, collect, parameters=params, packages=[WORKSPACE], budgets=budgets,
+    packages = [WORKSPACE, micro_backends.WORKSPACE] if backends else [WORKSPACE]
+    return suite.run(SUITE, collect, parameters=params, packages=packages, budgets=budgets,
                      allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
                      printer=printer, tools=tools)
 
@@ -245,3 +257,26 @@ def _memory_rows(ctx, lib: str, built, n: int) -> None:
     ctx.record(**base, metric="store_rss_bytes", unit="bytes", value=held - before)
     ctx.record(**base, metric="peak_rss_bytes", unit="bytes", value=r.peak_rss_bytes, detail="kernel VmHWM at done")
     ctx.record(**base, metric="fill_seconds", unit="s", value=r.phases["appended"]["seconds"])
+
+
+def _projection_memory_rows(ctx, built, n: int) -> None:
+    """AllFrame's ProjectionRegistry with one projection rebuilt over n events, beside the event store it reads,
+    in one process: the store's RSS growth, what the rebuild left resident, and the rebuild's peak above the store."""
+    base = dict(subject="allframe", config="projection_memory", item=str(n), metric="bytes_per_event", unit="bytes")
+    parts = {"event store": ("ready", "appended"), "projection (retained)": ("appended", "projected"),
+             "projection (peak)": ("appended", None)}
+    if not built.ok:
+        for variant in parts:
+            ctx.record(**base, variant=variant, status="failed", detail=built.failure_text())
+        return
+    ctx.say(f"projection memory: {n:,} events, then one projection rebuilt over them ...")
+    r = run_probe([str(built.executable), "projection-memory", str(n)])
+    for variant, (before, after) in parts.items():
+        lo = r.rss_at(before) if r.ok else None
+        hi = (r.rss_at(after) if after else r.peak_rss_bytes) if r.ok else None
+        if lo is None or hi is None:
+            ctx.record(**base, variant=variant, status="failed",
+                       detail=_why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}")
+            continue
+        how = f"(RSS at {after} - RSS at {before}) / events" if after else f"(kernel VmHWM - RSS at {before}) / events"
+        ctx.record(**base, variant=variant, value=(hi - lo) / n, detail=how)

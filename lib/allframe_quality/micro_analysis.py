@@ -18,8 +18,11 @@ from .records import headline
 from .verdicts import Finding, Verdict
 
 SUITE = "micro"
-COLORS = {"allframe": "#2f6fdf", "cqrs-es": "#e07b39", "esrs": "#3aa876", "handwritten": "#7a5cc7",
+COLORS = {"allframe": "#2f6fdf", "cqrs-es": "#e07b39", "sqlite-es": "#b5651d", "esrs": "#3aa876", "handwritten": "#7a5cc7",
           "axum": "#c94c6d", "matchit": "#8c6d31", "serde_json": "#555555", "disintegrate": "#17becf"}
+# The operations the CQRS and memory pages show beside their own figures.
+CQRS_CONFIGS = ("decide", "end_to_end", "append", "projection_update", "replay", "saga")
+MEMORY_CONFIGS = ("memory_store", "projection_memory")
 RATIOS = {"ratio_to_best": "ns_per_op", "instructions_ratio_to_best": "instructions_per_op",
           "bytes_ratio_to_best": "bytes_per_event"}
 
@@ -63,6 +66,8 @@ def ratio_rows(df: pd.DataFrame) -> list[dict]:
             if mine.empty or peers.empty:
                 continue
             best = peers.loc[peers["value"].idxmin()]     # fewest ns, instructions or bytes
+            if best["value"] <= 0:                        # no ratio to a zero; the row itself shows it
+                continue
             base = dict(suite=SUITE, subject="allframe", config=config, variant=variant, item=item, metric=metric)
             if metric == "ratio_to_best":
                 v, lo, hi, how = _paired_speed(df, (config, variant), best["subject"])
@@ -80,7 +85,7 @@ def table(df: pd.DataFrame, b: Budgets | None = None) -> pd.DataFrame:
     from .micro import OPERATIONS
     prd = {(o.config, o.variant): o.prd for o in OPERATIONS.values() if o.prd}
     rows = []
-    keys = df[df["config"].isin({o.config for o in OPERATIONS.values()} | {"memory_store"})]
+    keys = df[df["config"].isin({o.config for o in OPERATIONS.values()} | set(MEMORY_CONFIGS))]
     for (config, variant, lib), g in keys.groupby(["config", "variant", "subject"], sort=False):
         ops, ins, mem = _ok(g, "ops_per_s"), _ok(g, "instructions_per_op"), _ok(g, "bytes_per_event")
         failed = g[g["status"] == "failed"]
@@ -116,6 +121,54 @@ def ratios(df: pd.DataFrame) -> pd.DataFrame:
         peer = re.search(r"÷ (\S+?)(?:'s)? \(", x["detail"])
         row.setdefault("best peer", peer.group(1) if peer else "")
     return pd.DataFrame(list(rows.values()))
+
+
+def latest(run_id: str | None = None) -> tuple[str, pd.DataFrame] | None:
+    """The micro records another page shows: this run's if it has them, else the latest micro run's; None when
+    no micro run exists yet."""
+    if run_id and (records.run_dir(run_id) / f"{SUITE}.parquet").exists():
+        return run_id, records.load_records(run_id, SUITE)
+    runs = records.list_runs(SUITE)
+    return (runs[-1], records.load_records(runs[-1], SUITE)) if runs else None
+
+
+def beside(df: pd.DataFrame, configs: tuple[str, ...], b: Budgets | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """AllFrame's ratios to the best peer and the operation × library table, for these operations only."""
+    r, t = ratios(df), table(df, b)
+    # empty frames keep the columns the pages read, so "nothing measured" is a check, not a KeyError
+    r = r.reindex(columns=list(dict.fromkeys([*r.columns, "operation", "speed ×", "instructions ×", "bytes/event ×"])))
+    t = t.reindex(columns=list(dict.fromkeys([*t.columns, "operation", "ops/s", "instructions/op", "bytes/event"])))
+    return r[r["operation"].isin(configs)], t[t["operation"].isin(configs)]
+
+
+def ratio_style(r: pd.DataFrame):
+    return r.style.format({"speed ×": "{:.2f}", "speed lo": "{:.2f}", "speed hi": "{:.2f}", "instructions ×": "{:.2f}",
+                           "bytes/event ×": "{:.2f}"}, na_rep="—").hide(axis="index")
+
+
+def projection_sweep(df: pd.DataFrame) -> pd.DataFrame:
+    """Bytes per event of AllFrame's event store and of one projection rebuilt over it, per event count."""
+    d = _ok(df[df["config"] == "projection_memory"], "bytes_per_event")
+    return pd.DataFrame({"events": d["item"].astype(int), "part": d["variant"], "bytes/event": d["value"].astype(float)}
+                        ).sort_values(["part", "events"]).reset_index(drop=True)
+
+
+def backends_table(df: pd.DataFrame) -> pd.DataFrame:
+    """AllFrame's AllSource-based backends: build time, binary size, append speed and instructions, or why not."""
+    d = df[df["config"] == "backend"]
+    rows = []
+    for name, g in d.groupby("variant", sort=False):
+        def val(item, metric):
+            x = _ok(g[g["item"] == item], metric)
+            return float(x["value"].iloc[0]) if len(x) else None
+        failed = g[g["status"] != "ok"]
+        rows.append({"backend": name, "build s": val("build", "build_seconds"), "binary MB": (val("binary", "file_bytes") or 0) / 1e6 or None,
+                     "append memory ops/s": val("append_memory", "ops_per_s"),
+                     "append memory instructions": val("append_memory", "instructions_per_op"),
+                     "append durable ops/s": val("append_durable", "ops_per_s"),
+                     "append durable instructions": val("append_durable", "instructions_per_op"),
+                     "failed": headline(failed["detail"].iloc[0]) if len(failed) else ""})
+    return pd.DataFrame(rows)
 
 
 def fairness(df: pd.DataFrame) -> pd.DataFrame:
@@ -185,10 +238,32 @@ def ratio_chart(r: pd.DataFrame, subtitle: str) -> alt.LayerChart:
                                                      title=alt.TitleParams("AllFrame's ratio to the best peer, per operation", subtitle=subtitle))
 
 
-def bytes_chart(t: pd.DataFrame, subtitle: str) -> alt.Chart:
-    d = t.dropna(subset=["bytes/event"])
-    return alt.Chart(d).mark_bar(height=18).encode(
+def bytes_chart(t: pd.DataFrame, subtitle: str, reference: float | None = None) -> alt.LayerChart:
+    """Bytes per event of each in-memory store; `reference` (the PRD's bound over its event count) as an amber rule."""
+    d = t.dropna(subset=["bytes/event"]).copy()
+    d["row"] = d["operation"] + " · " + d["variant"] + " · " + d["library"]
+    bars = alt.Chart(d).mark_bar(height=18).encode(
         x=alt.X("bytes/event:Q", title="bytes per event held in memory (RSS with the store built − before, ÷ events)"),
-        y=alt.Y("library:N", title=None), color=_color(),
-        tooltip=["library", "events", alt.Tooltip("bytes/event:Q", format=",.1f")]).properties(
-        width=640, title=alt.TitleParams("In-memory event stores: bytes per event", subtitle=subtitle))
+        y=alt.Y("row:N", title=None), color=_color(),
+        tooltip=["row", "events", alt.Tooltip("bytes/event:Q", format=",.1f")])
+    layers = [bars]
+    if reference is not None:
+        ref = pd.DataFrame({"x": [reference], "what": [f"PRD bound: {reference:,.0f} bytes/event"]})
+        layers.append(alt.Chart(ref).mark_rule(color="#e0a526", strokeWidth=3).encode(x="x:Q", tooltip=["what"]))
+    title = "In-memory event stores and projections: bytes per event" + (" (amber: the PRD's bound)" if reference else "")
+    return alt.layer(*layers).properties(width=640, title=alt.TitleParams(title, subtitle=subtitle))
+
+
+def sweep_chart(p: pd.DataFrame, subtitle: str, reference: float | None = None) -> alt.LayerChart:
+    """Bytes per event against the event count (log x): the store, and what a projection adds over it."""
+    line = alt.Chart(p).mark_line(point=True).encode(
+        x=alt.X("events:Q", title="events held (log scale)", scale=alt.Scale(type="log")),
+        y=alt.Y("bytes/event:Q", title="bytes per event (RSS)"), color=alt.Color("part:N", title=None),
+        tooltip=["part", alt.Tooltip("events:Q", format=","), alt.Tooltip("bytes/event:Q", format=",.1f")])
+    layers = [line]
+    if reference is not None:
+        ref = pd.DataFrame({"y": [reference], "what": [f"PRD bound: {reference:,.0f} bytes/event"]})
+        layers.append(alt.Chart(ref).mark_rule(color="#e0a526", strokeWidth=2).encode(y="y:Q", tooltip=["what"]))
+    return alt.layer(*layers).properties(width=640, title=alt.TitleParams(
+        "AllFrame: a projection's memory beside its event store's" + (" (amber: the PRD's bound)" if reference else ""),
+        subtitle=subtitle))

@@ -282,6 +282,17 @@ fn fill(n: u64) -> Box<dyn std::any::Any> {
     Box::new(runtime().block_on(filled(n)))
 }
 
+/// One projection (the order totals) in a `ProjectionRegistry` over the filled store, rebuilt from its events.
+fn project(store: Box<dyn std::any::Any>) -> Box<dyn std::any::Any> {
+    let store = *store.downcast::<EventStore<OrderEvent>>().expect("a store from fill");
+    runtime().block_on(async {
+        let registry = ProjectionRegistry::new(store);
+        registry.register("totals", OrderTotals::default()).await;
+        registry.rebuild("totals").await.unwrap();
+        Box::new(registry) as Box<dyn std::any::Any>
+    })
+}
+
 pub fn library() -> Library {
-    Library { name: "allframe", ops: OPS, timed, scenario: Some(scenario), fill: Some(fill) }
+    Library { name: "allframe", ops: OPS, timed, scenario: Some(scenario), fill: Some(fill), project: Some(project) }
 }

@@ -30,5 +30,5 @@ pub fn timed(op: &str, n: u64) -> Duration {
 }
 
 pub fn library() -> Library {
-    Library { name: "axum", ops: OPS, timed, scenario: None, fill: None }
+    Library { name: "axum", ops: OPS, timed, scenario: None, fill: None, project: None }
 }

@@ -197,5 +197,5 @@ fn fill(n: u64) -> Box<dyn std::any::Any> {
 }
 
 pub fn library() -> Library {
-    Library { name: "cqrs-es", ops: OPS, timed, scenario: Some(scenario), fill: Some(fill) }
+    Library { name: "cqrs-es", ops: OPS, timed, scenario: Some(scenario), fill: Some(fill), project: None }
 }

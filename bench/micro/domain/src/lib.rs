@@ -208,14 +208,25 @@ pub struct Library {
     pub scenario: Option<fn() -> serde_json::Value>,
     /// An in-memory store holding n events (kept alive by the caller while its memory is read).
     pub fill: Option<fn(u64) -> Box<dyn std::any::Any>>,
+    /// A projection registered over a store from `fill` and rebuilt from its events (it keeps the store).
+    pub project: Option<fn(Box<dyn std::any::Any>) -> Box<dyn std::any::Any>>,
 }
 
-/// `LIB-ops list | OP N | scenario | memory N`: the binary callgrind counts, the fairness test reads,
-/// and the memory probe runs (phase lines on stdout, then it waits on stdin so VmHWM can be read).
+/// One phase line, then a pause before the work: the harness samples RSS from outside, once more when it
+/// reads a line (labelled with the phase that line ends), so without the pause that sample would already
+/// hold part of the next phase's memory.
+fn phase(line: serde_json::Value) {
+    println!("{line}");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+}
+
+/// `LIB-ops list | OP N | scenario | memory N | projection-memory N`: the binary callgrind counts, the
+/// fairness test reads, and the memory probe runs (phase lines on stdout, then it waits on stdin so VmHWM
+/// can be read). `projection-memory` fills the store, then rebuilds one projection over it.
 pub fn ops_main(lib: Library) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || -> ! {
-        eprintln!("usage: {}-ops list | OP N | scenario | memory N; OP one of {:?}", lib.name, lib.ops);
+        eprintln!("usage: {}-ops list | OP N | scenario | memory N | projection-memory N; OP one of {:?}", lib.name, lib.ops);
         std::process::exit(2)
     };
     match args.first().map(String::as_str) {
@@ -224,17 +235,25 @@ pub fn ops_main(lib: Library) {
             Some(f) => println!("{}", f()),
             None => usage(),
         },
-        Some("memory") => {
-            let (Some(fill), Some(n)) = (lib.fill, args.get(1).and_then(|a| a.parse::<u64>().ok())) else { usage() };
-            println!("{}", serde_json::json!({"phase": "ready", "payload_json_bytes": 0, "payload_mem_bytes": 0}));
-            println!("{}", serde_json::json!({"phase": "appending"}));
+        Some(cmd @ ("memory" | "projection-memory")) => {
+            let n = args.get(1).and_then(|a| a.parse::<u64>().ok()).unwrap_or_else(|| usage());
+            let Some(fill) = lib.fill else { usage() };
+            let project = if cmd == "projection-memory" { Some(lib.project.unwrap_or_else(|| usage())) } else { None };
+            phase(serde_json::json!({"phase": "ready", "payload_json_bytes": 0, "payload_mem_bytes": 0}));
+            phase(serde_json::json!({"phase": "appending"}));
             let t = std::time::Instant::now();
-            let store = fill(n);
-            println!("{}", serde_json::json!({"phase": "appended", "seconds": t.elapsed().as_secs_f64()}));
+            let mut held = fill(n);
+            phase(serde_json::json!({"phase": "appended", "seconds": t.elapsed().as_secs_f64()}));
+            if let Some(project) = project {
+                phase(serde_json::json!({"phase": "projecting"}));
+                let t = std::time::Instant::now();
+                held = project(held);
+                phase(serde_json::json!({"phase": "projected", "seconds": t.elapsed().as_secs_f64()}));
+            }
             println!("{}", serde_json::json!({"phase": "done", "events": n}));
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line); // the harness reads VmHWM now, then closes stdin
-            drop(store);
+            drop(held);
         }
         Some(op) if lib.ops.contains(&op) => {
             let n: u64 = args.get(1).and_then(|a| a.parse().ok()).filter(|n| *n > 0).unwrap_or_else(|| usage());

@@ -67,5 +67,5 @@ pub fn timed(op: &str, n: u64) -> Duration {
 }
 
 pub fn library() -> Library {
-    Library { name: "handwritten", ops: OPS, timed, scenario: None, fill: None }
+    Library { name: "handwritten", ops: OPS, timed, scenario: None, fill: None, project: None }
 }

@@ -24,5 +24,5 @@ pub fn timed(op: &str, n: u64) -> Duration {
 }
 
 pub fn library() -> Library {
-    Library { name: "matchit", ops: OPS, timed, scenario: None, fill: None }
+    Library { name: "matchit", ops: OPS, timed, scenario: None, fill: None, project: None }
 }
