@@ -35,7 +35,8 @@ def test_each_crate_offers_exactly_the_operations_the_catalogue_gives_it():
 
 @pytest.mark.slow
 def test_every_library_gives_allframes_events_rejections_and_read_model():
-    outcomes = {lib: micro.scenario(_ops_bin(lib)) for lib, spec in micro.LIBRARIES.items() if spec.scenario}
+    outcomes = {lib: micro.scenario(_ops_bin(lib)) for lib, spec in micro.LIBRARIES.items()
+                if spec.scenario and not spec.postgres}      # esrs: test_esrs_on_postgres_side_by_side
     assert len(outcomes) >= 2
     mine = outcomes["allframe"]
     # the scenario itself: o1 placed then cancelled, o2 placed, a second place and a cancel of o3 rejected, o3 placed
@@ -118,3 +119,26 @@ def test_a_page_beside_a_micro_run_without_its_operations_gets_empty_tables_with
                                                        "lo", "hi", "unit", "status", "detail", "sample"]),
                                  micro_analysis.CQRS_CONFIGS)
     assert r.empty and t.empty and {"speed ×", "operation"} <= set(r.columns) and "ops/s" in t.columns
+
+
+def test_without_postgres_esrs_and_allframe_on_postgres_are_not_measured_with_the_reason(data_dir):
+    _, df = micro.measure(["append_postgres"], instructions=False, memory_events=[], projection_events=[], printer=None)
+    rows = df.set_index("subject")
+    assert set(df["status"]) == {"not_measured"} and set(rows.index) == {"allframe", "esrs"}
+    assert "postgres=False" in rows.loc["esrs", "detail"]
+    assert "no PostgreSQL event store" in rows.loc["allframe", "detail"]
+
+
+@pytest.mark.slow
+def test_esrs_on_postgres_side_by_side(data_dir):
+    _, df = micro.measure(["append_postgres", "end_to_end_postgres"], postgres=True, warm_up_s=0.1, measurement_s=0.3,
+                          processes=1, memory_events=[], projection_events=[], printer=None)
+    esrs = df[(df["subject"] == "esrs")]
+    assert set(esrs[esrs["config"] == "scenario"]["status"]) == {"ok"}     # esrs gave AllFrame's outcome
+    ok = esrs[esrs["status"] == "ok"]
+    ns = ok[ok["metric"] == "ns_per_op"].set_index("config")["value"]
+    assert set(ns.index) == {"append", "end_to_end"} and (ns > 0).all()
+    ins = ok[ok["metric"] == "instructions_per_op"]["value"]
+    assert len(ins) == 2 and (ins > 1000).all()       # a round trip to the server, not a no-op
+    mine = df[(df["subject"] == "allframe") & (df["config"] != "scenario")]
+    assert set(mine["status"]) == {"not_measured"} and set(mine["variant"]) == {"postgres"}

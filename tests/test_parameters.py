@@ -122,7 +122,7 @@ def test_micro_every_parameter(lab):
             # scalars where lists are expected; a local checkout; callgrind and the memory probe on
             dict(run_id="20260101T000011Z-micro2", operations="decide", libraries="allframe", warm_up_s=0.1,
                  measurement_s=0.2, processes=1, memory_events=20000, projection_events=5000, allframe_checkout=checkout,
-                 backends=True, budgets_file=budgets)]
+                 backends=True, postgres=True, budgets_file=budgets)]
     for k, r in enumerate(runs):
         _run(root, "micro", r, f"micro{k}")
     _exercised("micro", runs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -34,6 +35,7 @@ class Library:
     ops_bin: str
     memory: bool = False      # has an in-memory store the memory probe can fill
     scenario: bool = False    # runs the fairness scenario (the order domain's events and read model)
+    postgres: bool = False    # needs the harness's PostgreSQL (MICRO_PG_URL): runs only with postgres=True
 
 
 LIBRARIES = {
@@ -44,7 +46,12 @@ LIBRARIES = {
     "matchit": Library("micro-matchit", "matchit-ops"),
     "serde_json": Library("micro-serde-json", "serdejson-ops"),
     "sqlite-es": Library("micro-sqlite-es", "sqlitees-ops", scenario=True),
+    "esrs": Library("micro-esrs", "esrs-ops", scenario=True, postgres=True),
 }
+# Why AllFrame has no row beside esrs on PostgreSQL.
+NO_ALLFRAME_POSTGRES = ("allframe-core 0.1.28 has no PostgreSQL event store: its cqrs-postgres feature only compiles "
+                        "allsource-core's `postgres` in, and AllSourceBackend persists to WAL + Parquet files "
+                        "(measured with backends=True)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,9 @@ OPERATIONS = {
     "projection_update": Operation("projection_update", "memory", ("allframe", "cqrs-es"), (10_000, 30_000),
                                    "projection_update"),
     "replay": Operation("replay", "memory", ("allframe", "cqrs-es"), (10_000, 30_000)),
+    # AllFrame has no PostgreSQL store (NO_ALLFRAME_POSTGRES): a not-measured row stands in its place
+    "end_to_end_postgres": Operation("end_to_end", "postgres", ("esrs",), (20, 220)),
+    "append_postgres": Operation("append", "postgres", ("esrs",), (20, 220)),
     "saga_2step": Operation("saga", "2 steps", ("allframe", "handwritten"), (200, 2200), "saga_2step"),
     "saga_compensation": Operation("saga", "compensation", ("allframe", "handwritten"), (200, 2200)),
     "route_name_10": Operation("route", "by name, 10 routes", ("allframe",), (1000, 11000)),
@@ -111,6 +121,7 @@ def measure(
     memory_events: Sequence[int | str] | int | str = (100_000,),
     projection_events: Sequence[int | str] | int | str = (10_000, 100_000),
     backends: bool = False,
+    postgres: bool = False,
     allframe_version: str | None = None,
     allframe_checkout: str | None = None,
     run_id: str | None = None,
@@ -124,8 +135,9 @@ def measure(
         if projection_events not in ([], (), 0, None) else []
     if sample_size < 10:
         raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
-    if not isinstance(backends, bool):
-        raise BudgetError(f"backends must be true or false, got {backends!r}")
+    for name, flag in (("backends", backends), ("postgres", postgres)):
+        if not isinstance(flag, bool):
+            raise BudgetError(f"{name} must be true or false, got {flag!r}")
     if processes < 1:
         raise BudgetError(f"processes must be at least 1, got {processes}")
     if warm_up_s <= 0 or measurement_s <= 0:
@@ -134,14 +146,24 @@ def measure(
         if instructions else []
     params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,
               "sample_size": sample_size, "processes": processes, "instructions": instructions,
-              "memory_events": counts, "projection_events": sweep, "backends": backends}
+              "memory_events": counts, "projection_events": sweep, "backends": backends,
+              "postgres": postgres}
 
     def collect(ctx: suite.Context) -> None:
-        ws = ctx.workspace / WORKSPACE
-        target = paths.cache_dir() / "target-micro"     # its own target dir: never blocks bench/'s builds
         pin, ctx.info["pinning"] = _core_pin()
         wanted = {lib for lib in libs if any(lib in OPERATIONS[o].libraries for o in ops)
                   or (counts and LIBRARIES[lib].memory) or (sweep and lib == "allframe")}
+        needs_pg = {lib for lib in wanted if LIBRARIES[lib].postgres}
+        if not postgres:
+            wanted -= needs_pg
+        if any(LIBRARIES[lib].scenario for lib in wanted):
+            wanted.add("allframe")          # a peer's scenario is judged against AllFrame's
+        with _postgres(bool(postgres and needs_pg), ctx):
+            _collect(ctx, wanted, pin)
+
+    def _collect(ctx: suite.Context, wanted: set, pin: list) -> None:
+        ws = ctx.workspace / WORKSPACE
+        target = paths.cache_dir() / "target-micro"     # its own target dir: never blocks bench/'s builds
         benches, bins = {}, {}
         for lib in sorted(wanted):
             spec = LIBRARIES[lib]
@@ -150,6 +172,14 @@ def measure(
         _fairness_rows(ctx, {lib: bins[lib] for lib in sorted(wanted) if LIBRARIES[lib].scenario})
         pairs = [(o, lib) for o in ops for lib in OPERATIONS[o].libraries if lib in wanted]
         timings, failed = _criterion_rounds(ctx, benches, pairs, pin, params)
+        for o in ops:
+            op = OPERATIONS[o]
+            base = dict(config=op.config, variant=op.variant, metric="ns_per_op", unit="ns", status="not_measured")
+            if op.variant == "postgres":
+                ctx.record(**base, subject="allframe", detail=NO_ALLFRAME_POSTGRES)
+            for lib in op.libraries:
+                if lib in libs and lib not in wanted and LIBRARIES[lib].postgres:
+                    ctx.record(**base, subject=lib, detail="postgres=False: no PostgreSQL started (the weekly job runs it)")
         for o, lib in pairs:
             op = OPERATIONS[o]
             base = dict(subject=lib, config=op.config, variant=op.variant)
@@ -280,3 +310,23 @@ def _projection_memory_rows(ctx, built, n: int) -> None:
             continue
         how = f"(RSS at {after} - RSS at {before}) / events" if after else f"(kernel VmHWM - RSS at {before}) / events"
         ctx.record(**base, variant=variant, value=(hi - lo) / n, detail=how)
+
+
+@contextmanager
+def _postgres(on: bool, ctx):
+    """The harness's private PostgreSQL for the libraries that need one, its URL in MICRO_PG_URL for their binaries."""
+    if not on:
+        yield
+        return
+    from .postgres import Postgres
+    ctx.say("starting a private PostgreSQL for esrs ...")
+    before = os.environ.get("MICRO_PG_URL")
+    with Postgres() as pg:
+        os.environ["MICRO_PG_URL"] = pg.url
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("MICRO_PG_URL", None)
+            else:
+                os.environ["MICRO_PG_URL"] = before
