@@ -37,7 +37,11 @@ def test_unknown_operation_lists_the_valid_ones(data_dir):
 def test_budget_operations_match_the_rust_bench():
     src = (budgets.paths.BENCH / "cqrs-bench" / "src" / "lib.rs").read_text()
     rust_ops = src.split("pub const OPS: &[&str] = &[", 1)[1].split("];", 1)[0]
-    assert sorted(budgets.load().cqrs.operations) == sorted(s.strip().strip('",') for s in rust_ops.split() if s.strip())
+    names = [l.strip().strip('",') for l in rust_ops.splitlines() if l.strip().startswith('"')]   # not the #[cfg] lines
+    assert sorted(budgets.load().cqrs.operations) == sorted(names)
+    # and every operation has its cargo feature, which the releases suite builds it by
+    from allframe_quality import releases
+    assert set(releases.OP_FEATURES) | {"event_append_sqlite"} == set(names)
 
 
 @pytest.mark.slow

@@ -30,8 +30,8 @@ def site(tmp_path_factory):
             "micro": {"operations": ["decide", "route_path_10"], "warm_up_s": 0.1, "measurement_s": 0.2, "processes": 2,
                       "memory_events": [20_000]},
             "demos": {"demos": ["ecommerce-api"], "starts": 2, "load_duration_s": 1, "connections": 8},
-            "releases": {"releases": ["0.1.28"], "configurations": ["minimal"], "cqrs": False, "memory_events": 0,
-                         "explain_steps": 0},
+            "releases": {"releases": ["0.1.27", "0.1.28"], "configurations": ["minimal"], "cqrs": False,
+                         "memory_events": 0, "explain_steps": 0},
         }
         # two consecutive reports, as `make report` twice: the second one has a baseline and a trend
         publish.report(None, params)
@@ -110,7 +110,8 @@ def _data_marks(dom: str) -> int:
     ("memory", 3, ["not measured", "not 1,000,000", "Bytes per event"]),
     ("micro", 3, ["AllFrame's ratio to the best peer", "cqrs-es", "matchit"]),
     ("demos", 3, ["ecommerce-api", "Scorecard", "capability audit"]),
-    ("releases", 1, ["Size across releases", "0.1.28", "Minimal"]),
+    ("releases", 1, ["Size across releases", "0.1.27", "0.1.28", "Minimal"]),
+    ("coverage", 2, ["Coverage per module", "router", "AllFrame's total coverage per run"]),
     ("trends", 7, ["Release binary size per configuration", "Operations per second", "Regressions and improvements",
                    "Release executable size per demo"]),
 ])
