@@ -88,7 +88,7 @@ def table(df: pd.DataFrame, b: Budgets | None = None) -> pd.DataFrame:
     keys = df[df["config"].isin({o.config for o in OPERATIONS.values()} | set(MEMORY_CONFIGS))]
     for (config, variant, lib), g in keys.groupby(["config", "variant", "subject"], sort=False):
         ops, ins, mem = _ok(g, "ops_per_s"), _ok(g, "instructions_per_op"), _ok(g, "bytes_per_event")
-        failed = g[g["status"] == "failed"]
+        failed = g[g["status"] != "ok"]
         target = None
         if b is not None and (config, variant) in prd and prd[(config, variant)] in b.cqrs.operations:
             target = b.cqrs.operations[prd[(config, variant)]].target_ops
@@ -102,7 +102,8 @@ def table(df: pd.DataFrame, b: Budgets | None = None) -> pd.DataFrame:
             "bytes/event": float(mem["value"].iloc[-1]) if len(mem) else None,
             "events": mem["item"].iloc[-1] if len(mem) else "",
             "PRD target ops/s": target,
-            "failed": headline(failed["detail"].iloc[0]) if len(failed) else ""})
+            "failed": ("not measured: " if failed["status"].iloc[0] == "not_measured" else "")
+                      + headline(failed["detail"].iloc[0]) if len(failed) else ""})
     return pd.DataFrame(rows)
 
 
@@ -167,7 +168,8 @@ def backends_table(df: pd.DataFrame) -> pd.DataFrame:
                      "append memory instructions": val("append_memory", "instructions_per_op"),
                      "append durable ops/s": val("append_durable", "ops_per_s"),
                      "append durable instructions": val("append_durable", "instructions_per_op"),
-                     "failed": headline(failed["detail"].iloc[0]) if len(failed) else ""})
+                     "failed": ("not measured: " if failed["status"].iloc[0] == "not_measured" else "")
+                      + headline(failed["detail"].iloc[0]) if len(failed) else ""})
     return pd.DataFrame(rows)
 
 
