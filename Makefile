@@ -31,7 +31,7 @@ help:
 	@echo "make merge ARGS='dir...'    bring run directories from parallel CI jobs into data/ and the history"
 	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
-	@echo "make setup    system packages, .venv from requirements.lock, the pinned Rust toolchain, cargo-bloat, cargo fetch"
+	@echo "make setup    system packages, .venv from requirements.lock, the pinned Rust toolchain, cargo-bloat, cargo-llvm-cov, cargo fetch"
 	@echo "make lock     refresh requirements.lock (Python packages pinned exactly)"
 
 setup: setup-system $(VENV)/.installed setup-rust
@@ -71,6 +71,8 @@ setup-rust:
 	  else rustup toolchain install --profile minimal $(RUST_PIN); fi; \
 	fi
 	@command -v cargo-bloat >/dev/null || cargo install --locked cargo-bloat
+	@command -v cargo-llvm-cov >/dev/null || cargo install --locked cargo-llvm-cov
+	@rustup component list --toolchain $(RUST_PIN) --installed 2>/dev/null | grep -q '^llvm-tools' || rustup component add llvm-tools --toolchain $(RUST_PIN)
 	@cd bench && cargo fetch --locked -q
 
 # Refresh requirements.lock: the newest releases pyproject.toml allows, resolved in a fresh venv.

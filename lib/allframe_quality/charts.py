@@ -353,3 +353,19 @@ def capability_audit(ca: pd.DataFrame, subtitle: str) -> alt.Chart:
         tooltip=["capability", "area", "outcome", "promise", "AllFrame API", "evidence"]).properties(
         width=240, height=_row_height(len(ca)),
         title=_title("What AllFrame delivers of what the PRD promises", subtitle))
+
+
+# ---------------------------------------------------------------- coverage
+
+def coverage_by_module(d: pd.DataFrame, subtitle: str) -> alt.Chart:
+    """Line and region coverage per module, side by side (`d`: coverage_analysis.chart_frame)."""
+    order = list(d[d["measure"] == "lines"].sort_values("pct", ascending=False)["module"])   # best covered first
+    y = alt.Y("module:N", title=None, sort=order)
+    bars = alt.Chart(d).mark_bar().encode(
+        x=alt.X("pct:Q", title="% covered by AllFrame's tests", scale=alt.Scale(domain=[0, 100])), y=y,
+        yOffset=alt.YOffset("measure:N"),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=["lines", "regions"], range=["#2f6fdf", "#9bb8ef"])),
+        tooltip=["module", "measure", alt.Tooltip("pct:Q", format=".1f", title="%"), "counts", "tests"])
+    text = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(text=alt.Text("pct:Q", format=".0f"))
+    return (bars + text).properties(width=WIDTH, height=alt.Step(11),
+                                    title=_title("Coverage per module: lines and regions", subtitle))

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import cargo, procs, suite, wrk
+from . import cargo, libtest, procs, suite, wrk
 from .budgets import Budgets, BudgetError, pick_names
 from .memory import proc_status_bytes, vm_hwm
 from .postgres import free_port
@@ -118,46 +118,12 @@ def crate_lines(crate_dir: Path) -> int:
 
 def test_executables(ws: Path, name: str, cargo_args: Sequence[str], printer) -> tuple[list[Path], str]:
     """Build a demo's tests (release profile, sharing the release build's dependencies) and return the
-    test executables from cargo's compiler-artifact messages; ([], failure text) when they do not build."""
-    exes, errors = [], []
-
-    def feed(line: str) -> None:
-        if not line.startswith("{"):
-            return
-        msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg.get("profile", {}).get("test") and msg.get("executable"):
-            exes.append(Path(msg["executable"]))
-        elif msg.get("reason") == "compiler-message" and msg["message"].get("level", "").startswith("error"):
-            errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
-
-    if printer:
-        printer(f"building {name} tests [release] ...")
-    done = procs.run(["cargo", "test", "--release", "--no-run", "--message-format", "json", "-p", name, *cargo_args],
-                     cwd=ws, env=cargo.env(), on_line=feed, keep_stdout=False,
-                     heartbeat=(30.0, lambda t: printer and printer(f"  {name} tests: still building, {t:.0f}s")))
-    if not done.ok:
-        return [], "\n".join(errors[:3]) or "\n".join(done.stderr_tail[-25:])
-    return exes, ""
+    test executables; ([], failure text) when they do not build."""
+    built = libtest.build_tests(ws, ["--release", "-p", name, *cargo_args], cargo.env(), f"{name} tests [release]", printer)
+    return [exe for _, exe in built["exes"]], built["error"]
 
 
-def run_test_executable(exe: Path, timeout: float = 300) -> list[dict]:
-    """Run one test executable; its results from libtest's JSON events (`--format json`, which stable
-    libtest offers under RUSTC_BOOTSTRAP=1). A crash without events is one failed pseudo-test."""
-    env = dict(os.environ, RUSTC_BOOTSTRAP="1", RUST_BACKTRACE="0")
-    done = procs.run([str(exe), "-Z", "unstable-options", "--format", "json", "--report-time"], env=env,
-                     timeout=timeout, cwd=exe.parent)
-    out = []
-    for line in done.stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        ev = json.loads(line)
-        if ev.get("type") == "test" and ev.get("event") in ("ok", "failed", "ignored", "timeout"):
-            out.append({"binary": exe.name.rsplit("-", 1)[0], "name": ev["name"], "event": ev["event"],
-                        "seconds": ev.get("exec_time"), "stdout": (ev.get("stdout") or "")[-1500:]})
-    if not out and not done.ok:
-        out.append({"binary": exe.name.rsplit("-", 1)[0], "name": "(test binary)", "event": "failed", "seconds": None,
-                    "stdout": f"exit {done.returncode}: " + "\n".join(done.stderr_tail[-15:])})
-    return out
+run_test_executable = libtest.run
 
 
 # ---------------------------------------------------------------- running a demo

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import alerts, atomic, budgets as budgets_mod, email_alert, cqrs_analysis, demos_analysis, history, memory_analysis, \
-    releases_analysis, micro_analysis, \
+    releases_analysis, coverage_analysis, micro_analysis, \
     metadata, records, regression, size_analysis, suite, throughput_analysis
 from .records import headline as _first_line
 from .verdicts import Finding, Verdict, apply_required, counts
 
 # suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
 EVALUATORS = {m.SUITE: m.evaluate for m in (size_analysis, throughput_analysis, cqrs_analysis, memory_analysis,
-                                              demos_analysis, releases_analysis, micro_analysis)}
+                                              demos_analysis, releases_analysis, coverage_analysis, micro_analysis)}
 # suites whose evaluate reports every row itself (releases: "not in this release" is no unmeasured check)
 SELF_REPORTING = {releases_analysis.SUITE}
 

@@ -72,6 +72,11 @@ TRACKED: dict[tuple[str, str], Metric] = {
     # AllFrame's capabilities (2 works, 1 partly, 0 not): a change of outcome is shown as a change, and
     # it is a finding about AllFrame, never a failure of the lab's gate
     ("demos", "capability"): Metric("capability", False, "exact", label="capability outcome", gates=False),
+    # AllFrame's coverage by its own tests: informational, a change is shown and never fails the gate
+    ("coverage", "line_pct"): Metric("line_pct", False, "exact", label="line coverage (%)", gates=False),
+    ("coverage", "region_pct"): Metric("region_pct", False, "exact", label="region coverage (%)", gates=False),
+    ("coverage", "tests_passed"): Metric("tests_passed", False, "exact", label="AllFrame tests passed", gates=False),
+    ("coverage", "tests_failed"): Metric("tests_failed", True, "exact", label="AllFrame tests failed", gates=False),
     # micro: AllFrame and its peers on the same operations; times as the CQRS suite's, instructions exact, and
     # AllFrame's ratio to the best peer in the same run (shown as a change, never failing the gate on its own)
     ("micro", "ns_per_op_process"): Metric("ns_per_op", True, "samples", "mean", label="ns per operation",

@@ -25,8 +25,9 @@ from .verdicts import Verdict
 # The report's notebooks, in page order. A later suite adds its notebook here.
 NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)", "cqrs": "CQRS micro-benchmarks",
              "memory": "Event-store memory", "micro": "Micro-benchmarks side by side", "demos": "Demos: the PRD's five applications",
-             "releases": "Releases: every published allframe-core", "trends": "Trends and regressions"}
-SUITE_NOTEBOOKS = ("size", "throughput", "cqrs", "memory", "micro", "demos", "releases")   # the ones that measure; trends reads the history
+             "releases": "Releases: every published allframe-core",
+             "coverage": "AllFrame's test coverage", "trends": "Trends and regressions"}
+SUITE_NOTEBOOKS = ("size", "throughput", "cqrs", "memory", "micro", "demos", "releases", "coverage")   # the ones that measure; trends reads the history
 TEMPLATES = Path(__file__).parent / "templates"
 
 

@@ -43,3 +43,11 @@ def runs_table(hist: pd.DataFrame) -> pd.DataFrame:
     g = hist.assign(machine=machine_label(hist)).groupby("machine")
     return pd.DataFrame({"runs": g["run_id"].nunique(), "first run": g["run_id"].min(), "last run": g["run_id"].max(),
                          "rows": g.size()}).reset_index()
+
+
+def coverage_totals(hist: pd.DataFrame) -> pd.DataFrame:
+    """AllFrame's total line and region coverage per run, one series per feature set and measure."""
+    parts = [points(hist, "coverage", f"{m}_pct", where={"config": "total"}, series=("variant",)) for m in ("line", "region")]
+    for p, m in zip(parts, ("lines", "regions")):
+        p["series"] = p["series"] + f" · {m}"
+    return pd.concat(parts, ignore_index=True)
