@@ -7,7 +7,7 @@ import math
 import nbformat
 import pytest
 
-from allframe_quality import budgets, coverage, coverage_analysis, gate, history, publish, records
+from allframe_quality import budgets, coverage, coverage_analysis, gate, history, libtest, publish, records
 from allframe_quality.budgets import BudgetError
 from conftest import FIXTURES, budgets_copy, fake_tool
 
@@ -44,19 +44,22 @@ def test_export_parsed_per_file_from_a_real_report():
 
 
 def test_classify_from_a_test_s_own_result():
-    listed = {"name": "r::t", "ignore": True, "ignore_message": "requires Redis"}
-    refused = {"name": "r::t", "event": "failed", "seconds": 12.0, "message": "",
-               "stdout": "thread 'r::t' panicked at src/x.rs:3:9:\nFailed to connect to Redis: "
-                         "Connection(\"Connection refused (os error 111)\")\n"}
-    status, value, detail = coverage.classify(refused, listed, 60)
+    # real libtest events: allframe-core 0.1.28's #[ignore = "requires Redis"] test run here with no Redis; the
+    # 60-second `timeout` warning comes first, the failure after 492 s
+    events = libtest.results((FIXTURES / "libtest-redis-refused.jsonl").read_text(), "allframe_core")
+    assert len(events) == 1 and events[0]["event"] == "failed" and events[0]["seconds"] > 60
+    listed = {"name": events[0]["name"], "ignore": True, "ignore_message": "requires Redis"}
+    status, value, detail = coverage.classify(events[0], listed, 600)
     assert status == "not_measured" and math.isnan(value)
     assert "requires Redis" in detail and "Connection refused (os error 111)" in detail
-    status, value, detail = coverage.classify(dict(refused, stdout="assertion failed: left == right"), {}, 60)
-    assert (status, value) == ("ok", 0.0) and "assertion failed" in detail       # a finding about AllFrame
-    status, value, detail = coverage.classify(dict(refused, event="timeout", stdout=""), listed, 60)
-    assert status == "not_measured" and "did not finish within 60 s" in detail
-    status, value, _ = coverage.classify(dict(refused, event="ok", stdout=""), listed, 60)
-    assert (status, value) == ("ok", 1.0)
+    # the same test still running at its timeout: not finished, not a failure
+    first = libtest.results("\n".join((FIXTURES / "libtest-redis-refused.jsonl").read_text().splitlines()[:3]), "allframe_core")
+    status, value, detail = coverage.classify(first[0], listed, 60)
+    assert first[0]["event"] == "timeout" and status == "not_measured" and "did not finish within 60 s" in detail
+    # a failure with no service in its words is a finding about AllFrame; a pass is a pass
+    status, value, detail = coverage.classify(dict(events[0], stdout="assertion `left == right` failed"), {}, 60)
+    assert (status, value) == ("ok", 0.0) and "assertion" in detail
+    assert coverage.classify(dict(events[0], event="ok", stdout=""), listed, 60)[:2] == ("ok", 1.0)
 
 
 def test_stale_profiles_go_and_nothing_else(tmp_path):

@@ -268,7 +268,10 @@ def _collect(ctx, tool: str, ws: Path, label: str, feats: Sequence[str], timeout
     foreign_executables([exe for _, exe in built["exes"]])
     seconds = 0.0
     for target, exe in built["exes"]:
-        seconds += _run_tests(ctx, base, exe, target, ws, cov_env, timeout, ignored_timeout)
+        try:
+            seconds += _run_tests(ctx, base, exe, target, ws, cov_env, timeout, ignored_timeout)
+        except RuntimeError as e:     # an executable that cannot list its tests
+            return fail(f"AllFrame's test executable {target} could not run", str(e))
     ctx.record(**base, config="total", metric="tests_seconds", unit="s", value=round(seconds, 2),
                detail=f"{len(built['exes'])} test executable(s), run one after another")
     ctx.record(**base, config="total", item="doc tests", metric="doc_tests", unit="bool", status="not_measured",

@@ -66,18 +66,28 @@ def run(exe: Path, timeout: float = 300, *, args: Sequence[str] = (), env: dict[
     started = time.monotonic()
     done = procs.run([str(exe), *JSON_ARGS, "--report-time", *args], env=_env(env), timeout=timeout, cwd=cwd or exe.parent)
     binary = exe.name.rsplit("-", 1)[0]
+    out = results(done.stdout, binary)
+    if not done.ok and not any(r["event"] == "failed" for r in out):
+        why = "timed out" if timeout and time.monotonic() - started >= timeout else f"exit {done.returncode}"
+        out.append({"binary": binary, "name": "(test binary)", "event": "failed", "seconds": None, "message": "",
+                    "stdout": f"{why}: " + "\n".join(done.stderr_tail[-15:])})
+    return out
+
+
+def results(stdout: str, binary: str) -> list[dict]:
+    """One result per test from libtest's JSON event lines; a test's last event counts."""
     by_name: dict[str, dict] = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
         ev = json.loads(line)
         if ev.get("type") == "test" and ev.get("event") in RESULTS:
             by_name[ev["name"]] = {"binary": binary, "name": ev["name"], "event": ev["event"],
                                    "seconds": ev.get("exec_time"), "message": ev.get("message") or "",
-                                   "stdout": (ev.get("stdout") or "")[-1500:]}
-    out = list(by_name.values())
-    if not done.ok and not any(r["event"] == "failed" for r in out):
-        why = "timed out" if timeout and time.monotonic() - started >= timeout else f"exit {done.returncode}"
-        out.append({"binary": binary, "name": "(test binary)", "event": "failed", "seconds": None, "message": "",
-                    "stdout": f"{why}: " + "\n".join(done.stderr_tail[-15:])})
-    return out
+                                   "stdout": _ends(ev.get("stdout") or "")}
+    return list(by_name.values())
+
+
+def _ends(text: str, keep: int = 1500) -> str:
+    """A test's output, long ones cut in the middle: a panic's message comes first, a backtrace or prints after."""
+    return text if len(text) <= 2 * keep else f"{text[:keep]}\n[…]\n{text[-keep:]}"
