@@ -50,7 +50,7 @@ LIBRARIES = {
 }
 # Why AllFrame has no row beside esrs on PostgreSQL.
 NO_ALLFRAME_POSTGRES = ("allframe-core 0.1.28 has no PostgreSQL event store: its cqrs-postgres feature only compiles "
-                        "allsource-core's `postgres` in, and AllSourceBackend persists to WAL + Parquet files "
+                        "allsource-core's `postgres` in, and AllSourceBackend persists to Parquet files "
                         "(measured with backends=True)")
 
 

@@ -166,8 +166,8 @@ def backends_table(df: pd.DataFrame) -> pd.DataFrame:
         rows.append({"backend": name, "build s": val("build", "build_seconds"), "binary MB": (val("binary", "file_bytes") or 0) / 1e6 or None,
                      "append memory ops/s": val("append_memory", "ops_per_s"),
                      "append memory instructions": val("append_memory", "instructions_per_op"),
-                     "append durable ops/s": val("append_durable", "ops_per_s"),
-                     "append durable instructions": val("append_durable", "instructions_per_op"),
+                     "append parquet ops/s": val("append_parquet", "ops_per_s"),
+                     "append parquet instructions": val("append_parquet", "instructions_per_op"),
                      "failed": ("not measured: " if failed["status"].iloc[0] == "not_measured" else "")
                       + headline(failed["detail"].iloc[0]) if len(failed) else ""})
     return pd.DataFrame(rows)

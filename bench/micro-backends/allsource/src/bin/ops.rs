@@ -1,4 +1,4 @@
-//! `allsource-ops`: append (memory, durable) for callgrind and the clock, and the memory probe.
+//! `allsource-ops`: append (memory, Parquet) for callgrind and the clock, and the memory probe.
 fn main() {
     backend_allsource::ops_main("allsource");
 }
