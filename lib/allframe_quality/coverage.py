@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import allframe_source, cargo, libtest, paths, procs, suite
+from . import allframe_source, atomic, cargo, libtest, paths, procs, suite
 from .budgets import Budgets, BudgetError
 from .coverage_analysis import COUNTS, SUITE, module_of
 from .procs import say
@@ -231,10 +231,12 @@ def measure(
         slug = f"{ctx.source.kind}-{ctx.source.version}"
         if ctx.source.crate_dir:
             slug += "-" + hashlib.sha256(str(crate).encode()).hexdigest()[:10]
-        ws = scratch_copy(root, crate, slug)
-        ctx.info.update(features=feats, features_label=label, source_tree=str(root), scratch=str(ws),
-                        target_dir=str(target_dir(feats)), tool=procs.run([tool, "llvm-cov", "--version"]).stdout.strip())
-        _collect(ctx, tool, ws, label, feats, test_timeout_s, ignored_timeout_s)
+        # one coverage run at a time: two would replace each other's scratch copy, executables and profiles
+        with atomic.locked(paths.cache_dir() / "coverage" / ".lock"):
+            ws = scratch_copy(root, crate, slug)
+            ctx.info.update(features=feats, features_label=label, source_tree=str(root), scratch=str(ws),
+                            target_dir=str(target_dir(feats)), tool=procs.run([tool, "llvm-cov", "--version"]).stdout.strip())
+            _collect(ctx, tool, ws, label, feats, test_timeout_s, ignored_timeout_s)
 
     params = {"features": feats, "test_timeout_s": test_timeout_s, "ignored_timeout_s": ignored_timeout_s}
     return suite.run(SUITE, collect, parameters=params, packages=[], budgets=b, allframe_version=allframe_version,
