@@ -142,3 +142,19 @@ def test_esrs_on_postgres_side_by_side(data_dir):
     assert len(ins) == 2 and (ins > 1000).all()       # a round trip to the server, not a no-op
     mine = df[(df["subject"] == "allframe") & (df["config"] != "scenario")]
     assert set(mine["status"]) == {"not_measured"} and set(mine["variant"]) == {"postgres"}
+
+
+@pytest.mark.slow
+def test_allsource_backend_short_run():
+    """The cqrs-allsource probe built in its own workspace (a long cold build the first time), then measured."""
+    from allframe_quality import micro_backends, suite
+    ctx = suite.Context("micro", "r", budgets.load(), None, paths.BENCH, ["--locked"], None)
+    micro_backends.collect(ctx, 1, True, 20_000, names=["allsource"])
+    rows = {(r["item"], r["metric"]): r for r in ctx.rows}
+    assert all(r["status"] == "ok" for r in ctx.rows), [r["detail"] for r in ctx.rows if r["status"] != "ok"]
+    assert rows[("binary", "file_bytes")]["value"] > 1e6
+    for op in micro_backends.OPS:
+        assert rows[(op, "ns_per_op")]["value"] > 0 and rows[(op, "instructions_per_op")]["value"] > 1000
+    named = rows[("default event type name", "accepted")]
+    assert named["value"] == 1 or "lowercase" in named["detail"]      # allsource-core's own words when it refuses
+    assert rows[("20000", "bytes_per_event")]["value"] > 10

@@ -163,11 +163,14 @@ def backends_table(df: pd.DataFrame) -> pd.DataFrame:
             x = _ok(g[g["item"] == item], metric)
             return float(x["value"].iloc[0]) if len(x) else None
         failed = g[g["status"] != "ok"]
+        named = g[(g["metric"] == "accepted") & (g["status"] == "ok")]
         rows.append({"backend": name, "build s": val("build", "build_seconds"), "binary MB": (val("binary", "file_bytes") or 0) / 1e6 or None,
                      "append memory ops/s": val("append_memory", "ops_per_s"),
                      "append memory instructions": val("append_memory", "instructions_per_op"),
                      "append parquet ops/s": val("append_parquet", "ops_per_s"),
                      "append parquet instructions": val("append_parquet", "instructions_per_op"),
+                     "default event type name": "" if named.empty else "✅ accepted" if named["value"].iloc[0] == 1
+                     else "❌ " + headline(named["detail"].iloc[0]),
                      "failed": ("not measured: " if failed["status"].iloc[0] == "not_measured" else "")
                       + headline(failed["detail"].iloc[0]) if len(failed) else ""})
     return pd.DataFrame(rows)

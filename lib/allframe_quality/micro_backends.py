@@ -24,9 +24,10 @@ BACKENDS = {"allsource": ("backend-allsource", "allsource-ops"), "postgres": ("b
 OPS = {"append_memory": (20_000, (200, 2200)), "append_parquet": (20_000, (10_000, 20_000))}
 
 
-def collect(ctx, processes: int, instructions: bool, memory_events: int | None) -> None:
+def collect(ctx, processes: int, instructions: bool, memory_events: int | None, names=tuple(BACKENDS)) -> None:
     target = paths.cache_dir() / "target-micro-backends"
-    for name, (package, ops_bin) in BACKENDS.items():
+    for name in names:
+        package, ops_bin = BACKENDS[name]
         base = dict(subject="allframe", config="backend", variant=name)
         built = ctx.build(package, workspace=ctx.workspace / WORKSPACE, bin=ops_bin, target_dir=target,
                           label=f"{name} backend [ops]")
@@ -39,12 +40,21 @@ def collect(ctx, processes: int, instructions: bool, memory_events: int | None) 
                    detail=f"{built.rebuilt} of {built.units} units compiled (a warm build when few)")
         ctx.record(**base, item="binary", metric="file_bytes", unit="bytes", value=built.executable.stat().st_size,
                    detail=f"{ops_bin}, release profile")
+        _default_name_row(ctx, base, built.executable)
         for op, (n, counts) in OPS.items():
             _clock_rows(ctx, dict(base, item=op), built.executable, op, n, processes)
             if instructions:
                 _instruction_row(ctx, dict(base, item=op), built.executable, op, counts)
         if memory_events:
             _memory_row(ctx, name, built.executable, memory_events)
+
+
+def _default_name_row(ctx, base: dict, exe) -> None:
+    """Does AllSourceBackend take an event named by allframe-core's default EventTypeName (its Rust type name)?
+    allsource-core wants lowercase names; the answer is a finding, in the backend's own words."""
+    done = run([str(exe), "append_default_name", "1"])
+    ctx.record(**base, item="default event type name", metric="accepted", unit="bool", value=1.0 if done.ok else 0.0,
+               detail="appended" if done.ok else "\n".join(done.stderr_tail[-3:]).strip())
 
 
 def _clock_rows(ctx, base: dict, exe, op: str, n: int, processes: int) -> None:

@@ -15,10 +15,24 @@ use micro_domain::{runtime, Library, FILL_BATCH};
 
 micro_domain::domain!();
 
-impl EventTypeName for OrderEvent {}
+// allsource-core accepts only lowercase event types, and allframe-core names an event by its Rust type
+// ("OrderEvent") unless told otherwise: the name a user must give it for this backend.
+impl EventTypeName for OrderEvent {
+    fn event_type_name() -> &'static str {
+        "order_event"
+    }
+}
 impl Event for OrderEvent {}
 
-pub const OPS: &[&str] = &["append_memory", "append_parquet"];
+/// An event with allframe-core's default type name, to see whether AllSourceBackend takes it.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct OrderPlaced {
+    pub order_id: String,
+}
+impl EventTypeName for OrderPlaced {}
+impl Event for OrderPlaced {}
+
+pub const OPS: &[&str] = &["append_memory", "append_parquet", "append_default_name"];
 
 async fn append_n<B: EventStoreBackend<OrderEvent>>(store: EventStore<OrderEvent, B>, n: u64) -> Duration {
     let t = Instant::now();
@@ -43,6 +57,18 @@ async fn run(op: &str, n: u64) -> Duration {
             let e = append_n(EventStore::with_backend(backend), n).await;
             let _ = std::fs::remove_dir_all(&dir);
             e
+        }
+        "append_default_name" => {
+            let store = EventStore::with_backend(AllSourceBackend::<OrderPlaced>::new().unwrap());
+            let t = Instant::now();
+            for i in 0..n {
+                let id = format!("o{i}");
+                if let Err(e) = store.append(&id, vec![OrderPlaced { order_id: id.clone() }]).await {
+                    eprintln!("AllSourceBackend refused an event with allframe-core's default type name: {e}");
+                    std::process::exit(1);
+                }
+            }
+            t.elapsed()
         }
         other => panic!("unknown operation {other:?}; valid: {OPS:?}"),
     }
