@@ -10,7 +10,8 @@ export CARGO_TARGET_DIR ?= $(AFQ_CACHE_DIR)/target
 
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := binutils wrk postgresql postgresql-contrib valgrind heaptrack protobuf-compiler
+# libclang-dev: bindgen for librocksdb-sys (the micro suite's cqrs-rocksdb backend, weekly).
+APT_PACKAGES := binutils wrk postgresql postgresql-contrib valgrind heaptrack protobuf-compiler libclang-dev
 # Only the tests need these (make report never opens a browser): Chromium renders the published pages, openssl
 # makes the SMTP test's certificate.
 TEST_APT_PACKAGES := chromium fonts-noto-color-emoji openssl

@@ -11,6 +11,7 @@ A build that fails is a failed row with the compiler's first error.
 from __future__ import annotations
 
 import json
+import os
 
 from . import callgrind, paths
 from .memory import _why_failed, run_probe
@@ -29,10 +30,9 @@ def collect(ctx, processes: int, instructions: bool, memory_events: int | None, 
     for name in names:
         package, ops_bin = BACKENDS[name]
         base = dict(subject="allframe", config="backend", variant=name)
-        built = ctx.build(package, workspace=ctx.workspace / WORKSPACE, bin=ops_bin, target_dir=target,
-                          label=f"{name} backend [ops]")
+        built = _build(ctx, package, ops_bin, target, name)
         if not built.ok:
-            first = built.errors[0] if built.errors else built.failure_text()
+            first = _first_error(built)
             ctx.record(**base, item="build", metric="build_seconds", unit="s", status="failed",
                        detail=f"cargo build -p {package} failed after {built.seconds:.0f}s; the compiler's first error:\n{first}")
             continue
@@ -47,6 +47,30 @@ def collect(ctx, processes: int, instructions: bool, memory_events: int | None, 
                 _instruction_row(ctx, dict(base, item=op), built.executable, op, counts)
         if memory_events:
             _memory_row(ctx, name, built.executable, memory_events)
+
+
+def _build(ctx, package: str, ops_bin: str, target, name: str):
+    """Build scripts (librocksdb-sys, zstd-sys) panic on a missing system library: without a backtrace, cargo's
+    last lines still hold the panic's own words."""
+    before = os.environ.get("RUST_BACKTRACE")
+    os.environ["RUST_BACKTRACE"] = "0"
+    try:
+        return ctx.build(package, workspace=ctx.workspace / WORKSPACE, bin=ops_bin, target_dir=target,
+                         label=f"{name} backend [ops]")
+    finally:
+        if before is None:
+            os.environ.pop("RUST_BACKTRACE", None)
+        else:
+            os.environ["RUST_BACKTRACE"] = before
+
+
+def _first_error(built) -> str:
+    """The compiler's first error, or cargo's from its `error:` line on (a build script's failure is no diagnostic)."""
+    if built.errors:
+        return built.errors[0]
+    lines = built.stderr_tail
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("error")), 0)
+    return "\n".join(lines[start:start + 15]) or built.failure_text()
 
 
 def _default_name_row(ctx, base: dict, exe) -> None:
