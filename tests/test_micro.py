@@ -63,7 +63,7 @@ def test_a_library_without_the_scenario_is_a_failed_fairness_row_with_its_own_wo
 @pytest.mark.slow
 def test_short_run_side_by_side(data_dir):
     run_id, df = micro.measure(["decide", "saga_2step"], warm_up_s=0.1, measurement_s=0.2, processes=2,
-                               memory_events=[50_000], printer=None)
+                               memory_events=[200_000], printer=None)
     ok = df[df["status"] == "ok"]
     ns = ok[ok["metric"] == "ns_per_op"]
     assert set(zip(ns["subject"], ns["config"])) == {("allframe", "decide"), ("cqrs-es", "decide"),

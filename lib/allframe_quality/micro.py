@@ -282,6 +282,11 @@ def _memory_rows(ctx, lib: str, built, n: int) -> None:
         ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed",
                    detail=_why_failed(r) if not r.ok else "no RSS sample at ready/appended")
         return
+    if held <= before:   # RSS moves in pages and the allocator keeps slack: a small store may not show at all
+        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="not_measured",
+                   detail=f"the store's growth at {n:,} events is below what RSS sampling resolves "
+                          f"(RSS {before:,} → {held:,} bytes); measure with more events")
+        return
     ctx.record(**base, metric="bytes_per_event", unit="bytes", value=(held - before) / n,
                detail="(RSS with the store built - RSS before) / events")
     ctx.record(**base, metric="store_rss_bytes", unit="bytes", value=held - before)
