@@ -20,7 +20,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 ARGS ?=
 PORT ?= 8000
 
-.PHONY: help setup setup-system setup-rust setup-test report test test-fast gate ab bisect pr-check merge history-rebuild comment lab serve clean lock
+.PHONY: help setup setup-system setup-rust setup-test report test test-heavy test-fast gate ab bisect pr-check merge history-rebuild comment lab serve clean lock
 
 help:
 	@echo "make report   run every notebook with defaults into one run and publish site/ (sets up first)"
@@ -123,11 +123,15 @@ comment: $(VENV)/.installed
 	$(PY) -m allframe_quality.cli comment $(ARGS)
 
 test: setup-test
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -m "not heavy" $(ARGS)
+
+# The tests that cold-build AllFrame's heavy backends (allsource-core, RocksDB): the weekly workflow runs them.
+test-heavy: setup-test
+	$(PY) -m pytest -m heavy $(ARGS)
 
 # Parsers, budgets and schema only: seconds, no Rust builds.
 test-fast: setup-test
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PY) -m pytest -m "not slow and not heavy" $(ARGS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --allow-root

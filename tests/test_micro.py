@@ -144,7 +144,7 @@ def test_esrs_on_postgres_side_by_side(data_dir):
     assert set(mine["status"]) == {"not_measured"} and set(mine["variant"]) == {"postgres"}
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_allsource_backend_short_run():
     """The cqrs-allsource probe built in its own workspace (a long cold build the first time), then measured."""
     from allframe_quality import micro_backends, suite

@@ -122,21 +122,18 @@ def test_micro_every_parameter(lab):
             # scalars where lists are expected; a local checkout; callgrind and the memory probe on
             dict(run_id="20260101T000011Z-micro2", operations="decide", libraries="allframe", warm_up_s=0.1,
                  measurement_s=0.2, processes=1, memory_events=20000, projection_events=5000, allframe_checkout=checkout,
-                 backends=True, postgres=True, budgets_file=budgets)]
+                 postgres=True, budgets_file=budgets)]
     for k, r in enumerate(runs):
         _run(root, "micro", r, f"micro{k}")
-    _exercised("micro", runs)
+    _exercised("micro", runs + [dict(backends=True)])   # backends=True: test_micro_backends_parameter (heavy)
     one = records.load_records("20260101T000010Z-micro1", "micro")
     assert set(one["subject"]) == {"allframe", "matchit"} and set(one["config"]) == {"route", "scenario"}
     assert records.load_meta("20260101T000010Z-micro1")["suites"]["micro"]["allframe"]["version"] == OTHER_RELEASE
     two = records.load_records("20260101T000011Z-micro2", "micro")
     assert set(two["subject"]) == {"allframe"} and {"decide", "memory_store", "projection_memory"} <= set(two["config"])
     assert set(two[two["config"] == "projection_memory"]["item"]) == {"5000"}
-    assert (two[two["metric"] == "instructions_per_op"]["value"] > 0).all()
-    # the AllSource backends: built (figures) or a failed row with the compiler's words, never absent
-    back = two[two["config"] == "backend"]
-    assert set(back["variant"]) == {"allsource", "postgres", "rocksdb"}
-    assert back[back["status"] == "failed"]["detail"].str.contains("error").all()
+    ins = two[two["metric"] == "instructions_per_op"]
+    assert (ins["value"] > 0).all(), ins[["config", "variant", "status", "detail"]].to_dict("records")
 
 
 def test_coverage_every_parameter(lab):
@@ -158,3 +155,16 @@ def test_coverage_every_parameter(lab):
         assert not (df["status"] == "failed").any(), df[df["status"] == "failed"]["detail"].tolist()
         total = df[(df["config"] == "total") & (df["metric"] == "line_pct")]["value"]
         assert len(total) == 1 and 0 < total.iloc[0] <= 100
+
+
+@pytest.mark.heavy
+def test_micro_backends_parameter(lab):
+    """backends=True through papermill: AllFrame's heavy backends built (or failed in the compiler's words), never absent."""
+    root, budgets, _ = lab
+    _run(root, "micro", dict(run_id="20260101T000012Z-micro3", operations="decide", libraries="allframe", warm_up_s=0.1,
+                             measurement_s=0.2, processes=1, memory_events=[], projection_events=[], backends=True,
+                             budgets_file=budgets), "micro-backends")
+    df = records.load_records("20260101T000012Z-micro3", "micro")
+    back = df[df["config"] == "backend"]
+    assert set(back["variant"]) == {"allsource", "postgres", "rocksdb"}
+    assert back[back["status"] == "failed"]["detail"].str.contains("error").all()
