@@ -23,11 +23,12 @@ from . import atomic, badges, gate, history, metadata, paths, records, regressio
 from .verdicts import Verdict
 
 # The report's notebooks, in page order. A later suite adds its notebook here.
-NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)", "cqrs": "CQRS micro-benchmarks",
-             "memory": "Event-store memory", "micro": "Micro-benchmarks side by side", "demos": "Demos: the PRD's five applications",
-             "releases": "Releases: every published allframe-core",
+# micro runs before cqrs and memory: their pages draw AllFrame's peers from this run's micro records
+NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)",
+             "micro": "Micro-benchmarks side by side", "cqrs": "CQRS micro-benchmarks", "memory": "Event-store memory",
+             "demos": "Demos: the PRD's five applications", "releases": "Releases: every published allframe-core",
              "coverage": "AllFrame's test coverage", "trends": "Trends and regressions"}
-SUITE_NOTEBOOKS = ("size", "throughput", "cqrs", "memory", "micro", "demos", "releases", "coverage")   # the ones that measure; trends reads the history
+SUITE_NOTEBOOKS = ("size", "throughput", "micro", "cqrs", "memory", "demos", "releases", "coverage")   # the ones that measure; trends reads the history
 TEMPLATES = Path(__file__).parent / "templates"
 
 
