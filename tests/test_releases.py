@@ -58,6 +58,12 @@ def test_choice_of_releases_is_validated():
         releases.choose(rs, ["0.1.99"], 2)
 
 
+def test_nothing_to_measure_is_refused_before_any_build(fresh_cache, data_dir):
+    with pytest.raises(budgets.BudgetError, match="no release to measure"):
+        releases.measure(None, newest=0, printer=None)
+    assert not data_dir.exists()
+
+
 @pytest.mark.slow
 def test_an_old_release_is_measured_where_it_can_be_and_says_why_not_elsewhere(fresh_cache):
     """allframe-core 0.1.0: Minimal builds; Full names the features it lacks; the sagas' and queries' API is

@@ -502,6 +502,9 @@ def measure(
     if newest < 0 or explain_steps < 0 or memory_events < 0:
         raise BudgetError("newest, explain_steps and memory_events must not be negative")
     chosen = choose(list_releases(), releases, newest)
+    if not chosen:
+        raise BudgetError("no release to measure: none is cached here for this toolchain and probe, and newest is 0; "
+                          "give newest > 0, a list of releases, or 'all'")
     tools = [("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")]
     if cqrs:
         tools.append(("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass cqrs=False)."))
