@@ -85,16 +85,16 @@ lock:
 	@echo "requirements.lock refreshed: review the diff, run make test, commit it"
 
 report: setup
-	$(PY) -m allframe_quality.cli report $(ARGS)
+	$(PY) -m allframe_quality.commands.cli report $(ARGS)
 
 gate: $(VENV)/.installed
-	$(PY) -m allframe_quality.cli gate $(ARGS)
+	$(PY) -m allframe_quality.commands.cli gate $(ARGS)
 
 # A/B: A and B are 'pinned', an exact registry version, or a local checkout path.
 A ?= pinned
 B ?= pinned
 ab: setup
-	$(PY) -m allframe_quality.cli ab --a "$(A)" --b "$(B)" $(ARGS)
+	$(PY) -m allframe_quality.commands.cli ab --a "$(A)" --b "$(B)" $(ARGS)
 
 # The first release (or commit of a local checkout) where a metric crossed its limit or stepped past the threshold:
 # make bisect METRIC=size.full.file_bytes GOOD=0.1.20 BAD=0.1.28     (releases)
@@ -105,22 +105,22 @@ BAD ?=
 CHECKOUT ?=
 bisect: setup
 	@test -n "$(METRIC)" -a -n "$(GOOD)" -a -n "$(BAD)" || { echo "bisect: give METRIC=, GOOD= and BAD= (and CHECKOUT= for commits), e.g. make bisect METRIC=size.full.file_bytes GOOD=0.1.20 BAD=0.1.28"; exit 2; }
-	$(PY) -m allframe_quality.cli bisect --metric "$(METRIC)" --good "$(GOOD)" --bad "$(BAD)" $(if $(CHECKOUT),--checkout "$(CHECKOUT)") --out build/bisect.md $(ARGS)
+	$(PY) -m allframe_quality.commands.cli bisect --metric "$(METRIC)" --good "$(GOOD)" --bad "$(BAD)" $(if $(CHECKOUT),--checkout "$(CHECKOUT)") --out build/bisect.md $(ARGS)
 
 # AllFrame's PR check: two revisions of a checkout measured interleaved, head's limits (action.yml runs this):
 # make pr-check ARGS="--repo ../all-frame --base main --head HEAD --suites size,cqrs --out build/pr-check.md"
 pr-check: setup
-	$(PY) -m allframe_quality.cli pr-check $(ARGS)
+	$(PY) -m allframe_quality.commands.cli pr-check $(ARGS)
 
 merge: $(VENV)/.installed
-	$(PY) -m allframe_quality.cli merge $(ARGS)
+	$(PY) -m allframe_quality.commands.cli merge $(ARGS)
 
 history-rebuild: $(VENV)/.installed
-	$(PY) -m allframe_quality.cli history rebuild
+	$(PY) -m allframe_quality.commands.cli history rebuild
 
 # One PR comment from Markdown files: make comment ARGS="--out build/comment.md build/gate.md build/ab.md"
 comment: $(VENV)/.installed
-	$(PY) -m allframe_quality.cli comment $(ARGS)
+	$(PY) -m allframe_quality.commands.cli comment $(ARGS)
 
 test: setup-test
 	$(PY) -m pytest -m "not heavy" $(ARGS)

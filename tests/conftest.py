@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allframe_quality import suite, records
+from allframe_quality.suites import contract
+from allframe_quality.core import records
 
 import pytest
 
@@ -27,7 +28,7 @@ def fixture_text():
 def registry_allframe() -> Path:
     """The pinned allframe-core's source as cargo unpacked it: a real crate directory to use as a checkout."""
     import os
-    from allframe_quality import budgets
+    from allframe_quality.config import budgets
     version = budgets.load().allframe_version
     home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
     found = sorted(home.glob(f"registry/src/*/allframe-core-{version}"))
@@ -106,7 +107,7 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
                             unit="instructions", value=instructions)]
     records.save_suite(run_id, "cqrs", records.frame(rows, run_id),
                        {"parameters": params or {"measurement_s": 3.0}, "allframe": {"label": "allframe-core 0.1.28"}})
-    suite.add_to_history(run_id, "cqrs")
+    contract.add_to_history(run_id, "cqrs")
     return run_id
 
 
@@ -114,7 +115,7 @@ def budgets_copy(tmp_path: Path, required: list[str] | None = None, edit=None) -
     """quality.toml copied, with [gate].required replaced (a small run need not measure every required check)
     and `edit(text) -> text` applied."""
     import re
-    from allframe_quality import paths
+    from allframe_quality.core import paths
     text = paths.BUDGETS_FILE.read_text()
     if edit is not None:
         text = edit(text)

@@ -3,7 +3,9 @@ injected slowdown in one operation (a patched allframe-core) is caught in time a
 the untouched operation is not flagged; the same build against itself raises no alarm."""
 import pytest
 
-from allframe_quality import ab, alerts, budgets
+from allframe_quality.compare import ab
+from allframe_quality.alerts import webhook as alerts
+from allframe_quality.config import budgets
 from conftest import slowed_allframe
 
 pytestmark = pytest.mark.slow

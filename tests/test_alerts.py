@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from allframe_quality import alerts, gate
+from allframe_quality.alerts import webhook as alerts
+from allframe_quality.suites import gate
 from conftest import save_cqrs
 
 

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality import allframe_source, budgets, size
+from allframe_quality.tools import allframe_source
+from allframe_quality.config import budgets
+from allframe_quality.suites import size
 
 
 def test_default_is_the_pinned_release_built_locked():

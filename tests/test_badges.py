@@ -3,8 +3,11 @@ text, the verdict's colour, nothing fetched) and a shields.io endpoint JSON, fro
 import json
 import xml.etree.ElementTree as ET
 
-from allframe_quality import badges, budgets, records, suite
-from allframe_quality.verdicts import LEVEL_COLORS
+from allframe_quality.report import badges
+from allframe_quality.config import budgets
+from allframe_quality.core import records
+from allframe_quality.suites import contract
+from allframe_quality.verdict.verdicts import LEVEL_COLORS
 
 SVG = "{http://www.w3.org/2000/svg}"
 MIB = 1024 * 1024
@@ -19,7 +22,7 @@ def _size_run(run_id: str, mib: dict[str, float], failed: tuple[str, ...] = ()) 
              for c in failed]
     records.save_suite(run_id, "size", records.frame(rows, run_id), {"parameters": {"configurations": list(mib)},
                                                                      "allframe": {"label": "allframe-core 0.1.28"}})
-    suite.add_to_history(run_id, "size")
+    contract.add_to_history(run_id, "size")
     return run_id
 
 

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
-from allframe_quality import bisect, budgets, paths, releases
+from allframe_quality.compare import bisect
+from allframe_quality.config import budgets
+from allframe_quality.core import paths
+from allframe_quality.suites import releases
 from conftest import allframe_git_history
 from test_pr_check import ROUTER_NEW
 
@@ -38,7 +41,7 @@ def history(tmp_path_factory, registry_allframe):
 
 def _bisect(tmp_path, *args):
     env = dict(os.environ, AFQ_DATA_DIR=str(tmp_path / "data"), AFQ_BISECT_TEST="1")
-    r = subprocess.run([sys.executable, "-m", "allframe_quality.cli", "bisect", *args], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "allframe_quality.commands.cli", "bisect", *args], capture_output=True, text=True,
                        env=env, cwd=paths.ROOT, timeout=3600)
     print(f"$ cli bisect {' '.join(args)}\nexit {r.returncode}\n{r.stdout[-3000:]}\n--- stderr\n{r.stderr[-1500:]}")
     return r

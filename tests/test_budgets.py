@@ -3,7 +3,8 @@ import tomllib
 
 import pytest
 
-from allframe_quality import budgets, paths
+from allframe_quality.config import budgets
+from allframe_quality.core import paths
 
 PRD_SIZE_TABLE = {  # PRD 1.1: configuration -> (target MB, hard limit MB)
     "minimal": (2, 3), "default": (4, 5), "cqrs": (5, 6), "full": (8, 10),

@@ -7,8 +7,13 @@ import math
 import nbformat
 import pytest
 
-from allframe_quality import budgets, coverage, coverage_analysis, gate, history, libtest, publish, records
-from allframe_quality.budgets import BudgetError
+from allframe_quality.config import budgets
+from allframe_quality.suites import coverage, coverage_analysis, gate
+from allframe_quality.verdict import history
+from allframe_quality.tools import libtest
+from allframe_quality.report import publish
+from allframe_quality.core import records
+from allframe_quality.config.budgets import BudgetError
 from conftest import FIXTURES, budgets_copy, fake_tool
 
 # a real report: allframe-core 0.1.28, crate-default features, built in /tmp/cov-try/src (five of its 37 files)

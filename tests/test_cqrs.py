@@ -3,7 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality import cargo, budgets, callgrind, cqrs, criterion, gate, regression
+from allframe_quality.tools import cargo, callgrind, criterion
+from allframe_quality.config import budgets
+from allframe_quality.suites import cqrs, gate
+from allframe_quality.verdict import regression
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -40,13 +43,13 @@ def test_budget_operations_match_the_rust_bench():
     names = [l.strip().strip('",') for l in rust_ops.splitlines() if l.strip().startswith('"')]   # not the #[cfg] lines
     assert sorted(budgets.load().cqrs.operations) == sorted(names)
     # and every operation has its cargo feature, which the releases suite builds it by
-    from allframe_quality import releases
+    from allframe_quality.suites import releases
     assert set(releases.OP_FEATURES) | {"event_append_sqlite"} == set(names)
 
 
 @pytest.mark.slow
 def test_instruction_counts_repeat_within_a_tenth_of_a_percent():
-    from allframe_quality import allframe_source, cargo
+    from allframe_quality.tools import allframe_source, cargo
     ws, extra = allframe_source.workspace(allframe_source.resolve())
     built = cargo.build(ws, "cqrs-bench", bin="cqrs-ops", no_default_features=False, extra_args=extra)
     assert built.ok, built.failure_text()

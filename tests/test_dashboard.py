@@ -1,7 +1,9 @@
 """The site's index: text from data (failure messages, machine names, versions) is escaped."""
 import json
 
-from allframe_quality import suite, publish, records
+from allframe_quality.suites import contract
+from allframe_quality.report import publish
+from allframe_quality.core import records
 
 EVIL = "<script>alert('x')</script>"
 
@@ -17,7 +19,7 @@ def test_text_from_data_is_escaped(data_dir, tmp_path, monkeypatch):
                            unit="bytes", status="failed", detail=f"error[E0433]: {EVIL}")]
     records.save_suite(run, "size", records.frame(rows, run),
                        {"parameters": {}, "allframe": {"label": f"allframe-core {EVIL}"}})
-    suite.add_to_history(run, "size")
+    contract.add_to_history(run, "size")
     html = publish.index_html()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "&lt;img src=x" in html

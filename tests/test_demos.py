@@ -6,7 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from allframe_quality import demos, paths, publish, records, demos_analysis
+from allframe_quality.suites import demos, demos_analysis
+from allframe_quality.core import paths, records
+from allframe_quality.report import publish
 from conftest import FIXTURES, budgets_copy
 
 

@@ -10,8 +10,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from allframe_quality import alerts, email_alert, gate
-from allframe_quality.postgres import free_port
+from allframe_quality.alerts import webhook as alerts, email as email_alert
+from allframe_quality.suites import gate
+from allframe_quality.tools.postgres import free_port
 from conftest import save_cqrs
 
 USER, PASSWORD = "afq-ci", "s3cret pass"

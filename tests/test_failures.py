@@ -7,11 +7,14 @@ import sys
 
 import pytest
 
-from allframe_quality import ab, cli, cqrs, gate, memory, paths, records, size, throughput
+from allframe_quality.compare import ab
+from allframe_quality.commands import cli
+from allframe_quality.suites import cqrs, gate, memory, size, throughput
+from allframe_quality.core import paths, records
 from conftest import budgets_copy, fake_tool, patched_allframe, path_without
 
 pytestmark = pytest.mark.slow
-CLI = [sys.executable, "-m", "allframe_quality.cli"]
+CLI = [sys.executable, "-m", "allframe_quality.commands.cli"]
 
 
 def _gate(run_id, budgets, capsys):

@@ -7,7 +7,9 @@ import os
 import pandas as pd
 import pytest
 
-from allframe_quality import suite, history, records, regression
+from allframe_quality.suites import contract
+from allframe_quality.verdict import history, regression
+from allframe_quality.core import records
 from conftest import save_cqrs
 
 
@@ -112,7 +114,7 @@ def test_a_time_change_between_runs_needs_its_instructions_to_move(data_dir):
 
 
 def test_trend_points_keep_machines_apart(data_dir):
-    from allframe_quality import trends
+    from allframe_quality.report import trends
     save_cqrs("20260101T000000Z-00001", 100)
     save_cqrs("20260102T000000Z-00002", 100, fingerprint="othermachine")
     save_cqrs("20260103T000000Z-00003", 110)
@@ -122,7 +124,7 @@ def test_trend_points_keep_machines_apart(data_dir):
 
 
 def test_runs_from_parallel_jobs_merge_into_one(tmp_path, monkeypatch):
-    from allframe_quality import cli
+    from allframe_quality.commands import cli
     run = "20260105T000000Z-00005"
     monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "job-cqrs"))
     save_cqrs(run, 100)
@@ -131,7 +133,7 @@ def test_runs_from_parallel_jobs_merge_into_one(tmp_path, monkeypatch):
     rows = [records.record(suite="size", subject="allframe", config="minimal", variant="release", metric="file_bytes",
                            unit="bytes", value=1_180_024)]
     records.save_suite(run, "size", records.frame(rows, run), {"parameters": {}})
-    suite.add_to_history(run, "size")
+    contract.add_to_history(run, "size")
     monkeypatch.setenv("AFQ_DATA_DIR", str(tmp_path / "merged"))
     assert cli.main(["merge", str(tmp_path / "job-size"), str(tmp_path / "job-cqrs")]) == 0
     meta = records.load_meta(run)

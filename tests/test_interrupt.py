@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from allframe_quality import paths
+from allframe_quality.core import paths
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def _lab_processes(before: set[int]) -> list[str]:
 def _start_report(tmp_path):
     env = dict(os.environ, AFQ_TEST_MARK=MARK, AFQ_DATA_DIR=str(tmp_path / "data"), AFQ_SITE_DIR=str(tmp_path / "site"),
                AFQ_BUILD_DIR=str(tmp_path / "build"))
-    args = [sys.executable, "-m", "allframe_quality.cli", "report", "--notebooks", "throughput",
+    args = [sys.executable, "-m", "allframe_quality.commands.cli", "report", "--notebooks", "throughput",
             "-p", "throughput.frameworks=[hyper]", "-p", "throughput.tests=[json]", "-p", "throughput.duration_s=60",
             "-p", "throughput.repeats=1", "-p", "throughput.warmup_s=1"]
     # its own session, as a terminal gives `make report` its own foreground process group

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from allframe_quality import budgets, memory, memory_analysis
+from allframe_quality.config import budgets
+from allframe_quality.suites import memory, memory_analysis
 
 
 

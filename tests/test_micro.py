@@ -1,7 +1,10 @@
 """Micro suite: the libraries really do the same thing (the fairness scenario), and a short real run side by side."""
 import pytest
 
-from allframe_quality import budgets, cargo, gate, micro, micro_analysis, paths
+from allframe_quality.config import budgets
+from allframe_quality.tools import cargo
+from allframe_quality.suites import gate, micro, micro_analysis
+from allframe_quality.core import paths
 
 WS = paths.BENCH / micro.WORKSPACE
 
@@ -27,7 +30,7 @@ def test_unknown_operation_or_library_lists_the_valid_ones(data_dir):
 @pytest.mark.slow
 def test_each_crate_offers_exactly_the_operations_the_catalogue_gives_it():
     import json
-    from allframe_quality.procs import run
+    from allframe_quality.core.procs import run
     for lib in micro.LIBRARIES:
         listed = json.loads(run([str(_ops_bin(lib)), "list"]).stdout.strip().splitlines()[-1])
         assert sorted(listed) == sorted(o for o, op in micro.OPERATIONS.items() if lib in op.libraries), lib
@@ -49,8 +52,8 @@ def test_every_library_gives_allframes_events_rejections_and_read_model():
 
 @pytest.mark.slow
 def test_a_library_without_the_scenario_is_a_failed_fairness_row_with_its_own_words():
-    from allframe_quality import suite
-    ctx = suite.Context("micro", "r", budgets.load(), None, WS, [], None)
+    from allframe_quality.suites import contract
+    ctx = contract.Context("micro", "r", budgets.load(), None, WS, [], None)
     built = {lib: cargo.build(WS, micro.LIBRARIES[lib].package, bin=micro.LIBRARIES[lib].ops_bin, no_default_features=False,
                               extra_args=["--locked"], target_dir=paths.cache_dir() / "target-micro")
              for lib in ("allframe", "handwritten")}
@@ -147,8 +150,8 @@ def test_esrs_on_postgres_side_by_side(data_dir):
 @pytest.mark.heavy
 def test_allsource_backend_short_run():
     """The cqrs-allsource probe built in its own workspace (a long cold build the first time), then measured."""
-    from allframe_quality import micro_backends, suite
-    ctx = suite.Context("micro", "r", budgets.load(), None, paths.BENCH, ["--locked"], None)
+    from allframe_quality.suites import micro_backends, contract
+    ctx = contract.Context("micro", "r", budgets.load(), None, paths.BENCH, ["--locked"], None)
     micro_backends.collect(ctx, 1, True, 20_000, names=["allsource"])
     rows = {(r["item"], r["metric"]): r for r in ctx.rows}
     assert all(r["status"] == "ok" for r in ctx.rows), [r["detail"] for r in ctx.rows if r["status"] != "ok"]

@@ -5,7 +5,9 @@ import json
 import nbformat
 import pytest
 
-from allframe_quality import history, params, publish, records
+from allframe_quality.verdict import history
+from allframe_quality.core import params, records
+from allframe_quality.report import publish
 from conftest import budgets_copy
 
 pytestmark = pytest.mark.slow
@@ -109,7 +111,7 @@ def test_releases_every_parameter(lab):
     _exercised("releases", runs)
     one = records.load_records("20260101T000008Z-rel1", "releases")
     assert set(one["variant"]) == {"0.1.28"} and set(one[one["metric"] == "file_bytes"]["config"]) == {"minimal"}
-    from allframe_quality import releases
+    from allframe_quality.suites import releases
     chosen = records.load_meta("20260101T000009Z-rel2")["suites"]["releases"]["releases"]
     assert chosen[-1] == releases.list_releases()[-1].version      # the newest, plus whatever is cached here
 

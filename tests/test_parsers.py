@@ -1,7 +1,7 @@
 """Parsers on outputs recorded from real runs (tests/fixtures)."""
 import pytest
 
-from allframe_quality import bloat, cargo
+from allframe_quality.tools import bloat, cargo
 
 
 @pytest.mark.parametrize("name", ["cargo-bloat-minimal.json", "cargo-bloat-axum.json"])

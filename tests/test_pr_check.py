@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from allframe_quality import paths, pr_check
+from allframe_quality.core import paths
+from allframe_quality.compare import pr_check
 from conftest import SPIN_ANCHOR, allframe_git_history
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def _pr_check(repo, base, head, out, data, *extra):
     """The reusable workflow's command line (make pr-check ARGS=...), run as a process."""
     env = dict(os.environ, AFQ_DATA_DIR=str(data), PYTHONUNBUFFERED="1")
     env.pop("GITHUB_STEP_SUMMARY", None)
-    r = subprocess.run([sys.executable, "-m", "allframe_quality.cli", "pr-check", "--repo", str(repo), "--base", base,
+    r = subprocess.run([sys.executable, "-m", "allframe_quality.commands.cli", "pr-check", "--repo", str(repo), "--base", base,
                         "--head", head, "--out", str(out), *extra], capture_output=True, text=True, env=env,
                        cwd=paths.ROOT, timeout=3600)
     print(f"$ cli pr-check --base {base[:10]} --head {head[:10]} {' '.join(extra)}\nexit {r.returncode}\n"

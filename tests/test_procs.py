@@ -4,7 +4,7 @@ import time
 import psutil
 import pytest
 
-from allframe_quality import procs
+from allframe_quality.core import procs
 
 # A shell that leaves a grandchild (sleep) running, prints its pid, then waits.
 SCRIPT = "sleep 60 & echo $!; wait"

@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from allframe_quality import atomic, records
+from allframe_quality.core import atomic, records
 
 
 def test_record_rejects_unknown_fields():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from allframe_quality import regression as r
+from allframe_quality.verdict import regression as r
 
 RNG = np.random.default_rng(7)
 BASE = RNG.normal(1000, 10, 40)
@@ -54,7 +54,7 @@ def test_too_few_samples():
 
 def _rows(run, values, metric="used_bytes", suite="memory", started="2026-01-01"):
     import pandas as pd
-    from allframe_quality import history
+    from allframe_quality.verdict import history
     n = len(values)
     df = pd.DataFrame({"run_id": run, "started": pd.Timestamp(started, tz="UTC"), "fingerprint": "m", "machine": "m",
                        "allframe": "", "commit": "", "params": "p", "toolchain": "rustc 1.95.0", "probe": "x", "suite": suite, "subject": "allframe",

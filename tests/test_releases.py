@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality import budgets, paths, publish, records, releases, releases_analysis as ra
+from allframe_quality.config import budgets
+from allframe_quality.core import paths, records
+from allframe_quality.report import publish
+from allframe_quality.suites import releases, releases_analysis as ra
 from conftest import FIXTURES, fake_tool, patched_allframe
 
 

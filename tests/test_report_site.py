@@ -7,7 +7,7 @@ import tempfile
 import nbformat
 import pytest
 
-from allframe_quality import publish
+from allframe_quality.report import publish
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,8 @@ def test_each_report_is_one_run(site):
 
 
 def test_two_reports_give_two_point_trends_and_a_regression_list(site):
-    from allframe_quality import history, regression, trends
+    from allframe_quality.verdict import history, regression
+    from allframe_quality.report import trends
     root, site_dir, _ = site
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AFQ_DATA_DIR", str(root / "data"))

@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from allframe_quality import budgets, gate, paths, records, size, size_analysis
+from allframe_quality.config import budgets
+from allframe_quality.suites import gate, size, size_analysis
+from allframe_quality.core import paths, records
 from conftest import budgets_copy, patched_allframe
 
 pytestmark = pytest.mark.slow

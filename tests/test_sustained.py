@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allframe_quality import history
-from allframe_quality import regression as r
+from allframe_quality.verdict import history
+from allframe_quality.verdict import regression as r
 
 OPS = ["command_dispatch", "event_append_memory", "event_append_sqlite", "projection_update", "saga_2step",
        "saga_compensation", "query_dispatch", "event_upcast"]

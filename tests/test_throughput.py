@@ -8,7 +8,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from allframe_quality import budgets, postgres, throughput, tfb_verify, wrk, throughput_analysis
+from allframe_quality.config import budgets
+from allframe_quality.tools import postgres, tfb_verify, wrk
+from allframe_quality.suites import throughput, throughput_analysis
 
 FIX = Path(__file__).parent / "fixtures"
 GOOD_FORTUNES = tfb_verify.expected_fortunes_html(postgres.FORTUNES)

@@ -9,7 +9,10 @@ import pytest
 import yaml
 from papermill.translators import PythonTranslator
 
-from allframe_quality import ab, cli, paths, publish
+from allframe_quality.compare import ab
+from allframe_quality.commands import cli
+from allframe_quality.core import paths
+from allframe_quality.report import publish
 
 WORKFLOWS = sorted((paths.ROOT / ".github" / "workflows").glob("*.yml"))
 MAKEFILE = (paths.ROOT / "Makefile").read_text()
@@ -141,12 +144,12 @@ def test_make_report_needs_no_browser():
 
 def test_the_action_is_well_formed_and_runs_what_exists():
     import subprocess
-    from allframe_quality import pr_check
+    from allframe_quality.compare import pr_check
     doc = yaml.safe_load(ACTION.read_text())
     assert doc["name"] and doc["description"] and doc["runs"]["using"] == "composite"
     text = ACTION.read_text()
     assert pr_check.MARKER in text                           # the comment step finds pr-check's comment by it
-    help_text = subprocess.run([sys_python(), "-m", "allframe_quality.cli", "pr-check", "--help"], capture_output=True,
+    help_text = subprocess.run([sys_python(), "-m", "allframe_quality.commands.cli", "pr-check", "--help"], capture_output=True,
                                text=True, cwd=paths.ROOT).stdout
     for step in doc["runs"]["steps"]:
         assert ("run" in step) != ("uses" in step), step

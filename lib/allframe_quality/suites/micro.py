@@ -1,0 +1,339 @@
+"""The micro suite: AllFrame next to its peers on the same operations (bench/micro, a workspace of its own).
+
+One crate per library; each exposes the same named operations through `timed(op, n)`, built into a
+criterion bench (time) and a `*-ops` binary (callgrind instructions at two counts; the fairness scenario;
+the memory probe). Criterion runs round-robin — process k of every (operation, library) before process
+k + 1 — so a ratio between libraries is taken within one round, where the machine's drift hits both.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..tools import callgrind, criterion
+from . import micro_backends, contract
+from ..core import paths
+from ..config.budgets import Budgets, BudgetError, pick_names
+from .cqrs import _core_pin, _time_rows
+from .memory import _why_failed, parse_counts, run_probe
+from .micro_analysis import SUITE, ratio_rows
+from ..core.procs import run, say
+
+WORKSPACE = "micro"
+GROUP = "micro"
+
+
+@dataclass(frozen=True)
+class Library:
+    package: str
+    ops_bin: str
+    memory: bool = False      # has an in-memory store the memory probe can fill
+    scenario: bool = False    # runs the fairness scenario (the order domain's events and read model)
+    postgres: bool = False    # needs the harness's PostgreSQL (MICRO_PG_URL): runs only with postgres=True
+
+
+LIBRARIES = {
+    "allframe": Library("micro-allframe", "allframe-ops", memory=True, scenario=True),
+    "cqrs-es": Library("micro-cqrs-es", "cqrses-ops", memory=True, scenario=True),
+    "handwritten": Library("micro-handwritten", "handwritten-ops"),
+    "axum": Library("micro-axum", "axum-ops"),
+    "matchit": Library("micro-matchit", "matchit-ops"),
+    "serde_json": Library("micro-serde-json", "serdejson-ops"),
+    "sqlite-es": Library("micro-sqlite-es", "sqlitees-ops", scenario=True),
+    "esrs": Library("micro-esrs", "esrs-ops", scenario=True, postgres=True),
+}
+# Why AllFrame has no row beside esrs on PostgreSQL.
+NO_ALLFRAME_POSTGRES = ("allframe-core 0.1.28 has no PostgreSQL event store: its cqrs-postgres feature only compiles "
+                        "allsource-core's `postgres` in, and AllSourceBackend persists to Parquet files "
+                        "(measured with backends=True)")
+
+
+@dataclass(frozen=True)
+class Operation:
+    config: str               # the operation as the report groups it
+    variant: str              # its level or store
+    libraries: tuple[str, ...]
+    callgrind_n: tuple[int, int]
+    prd: str | None = None    # the [cqrs.operations] entry whose PRD target is drawn as reference
+
+
+OPERATIONS = {
+    "decide": Operation("decide", "pure decision", ("allframe", "cqrs-es"), (200, 2200), "command_dispatch"),
+    "end_to_end_memory": Operation("end_to_end", "memory", ("allframe", "cqrs-es"), (200, 2200)),
+    "append_memory": Operation("append", "memory", ("allframe", "cqrs-es"), (200, 2200), "event_append_memory"),
+    "append_sqlite": Operation("append", "sqlite", ("allframe", "sqlite-es"), (20, 220), "event_append_sqlite"),
+    # two multiples of the crates' REPLAY_CHUNK: the same store is built at both counts, so set-up cancels
+    "projection_update": Operation("projection_update", "memory", ("allframe", "cqrs-es"), (10_000, 30_000),
+                                   "projection_update"),
+    "replay": Operation("replay", "memory", ("allframe", "cqrs-es"), (10_000, 30_000)),
+    # AllFrame has no PostgreSQL store (NO_ALLFRAME_POSTGRES): a not-measured row stands in its place
+    "end_to_end_postgres": Operation("end_to_end", "postgres", ("esrs",), (20, 220)),
+    "append_postgres": Operation("append", "postgres", ("esrs",), (20, 220)),
+    "saga_2step": Operation("saga", "2 steps", ("allframe", "handwritten"), (200, 2200), "saga_2step"),
+    "saga_compensation": Operation("saga", "compensation", ("allframe", "handwritten"), (200, 2200)),
+    "route_name_10": Operation("route", "by name, 10 routes", ("allframe",), (1000, 11000)),
+    "route_name_100": Operation("route", "by name, 100 routes", ("allframe",), (1000, 11000)),
+    "route_path_10": Operation("route", "by path, 10 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
+    "route_path_100": Operation("route", "by path, 100 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
+    "json_small": Operation("serialization", "small", ("allframe", "serde_json"), (1000, 11000)),
+    "json_order": Operation("serialization", "order", ("allframe", "serde_json"), (1000, 11000)),
+}
+# What the report runs by default (≲ 2 min warm); "all" is the weekly job's full scope.
+DEFAULT_OPERATIONS = ("decide", "end_to_end_memory", "append_memory", "replay", "projection_update", "saga_2step",
+                      "route_path_100", "json_order")
+
+
+def choose(operations, libraries) -> tuple[list[str], list[str]]:
+    ops = contract.as_list(operations, "operations")
+    if ops == ["all"]:
+        ops = list(OPERATIONS)
+    ops = pick_names(ops or list(DEFAULT_OPERATIONS), tuple(OPERATIONS), "micro operation")
+    libs = pick_names(contract.as_list(libraries, "libraries") or list(LIBRARIES), tuple(LIBRARIES), "library")
+    if "allframe" not in libs:
+        raise BudgetError("libraries must include allframe: every figure here is AllFrame beside a peer")
+    return ops, libs
+
+
+def scenario(executable: Path) -> dict:
+    """The fairness scenario's outcome from a library's ops binary (its last stdout line is the JSON)."""
+    done = run([str(executable), "scenario"])
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")] if done.ok else []
+    if not lines:
+        raise RuntimeError(f"{executable.name} scenario failed (exit {done.returncode}): " + "\n".join(done.stderr_tail[-10:]))
+    return json.loads(lines[-1])
+
+
+def measure(
+    operations: Sequence[str] | str | None = None,
+    *,
+    libraries: Sequence[str] | str | None = None,
+    warm_up_s: float = 0.3,
+    measurement_s: float = 0.5,
+    sample_size: int = 10,
+    processes: int = 2,
+    instructions: bool = True,
+    memory_events: Sequence[int | str] | int | str = (100_000,),
+    projection_events: Sequence[int | str] | int | str = (10_000, 100_000),
+    backends: bool = False,
+    postgres: bool = False,
+    allframe_version: str | None = None,
+    allframe_checkout: str | None = None,
+    run_id: str | None = None,
+    budgets: Budgets | None = None,
+    printer: Callable[[str], None] | None = say,
+) -> tuple[str, pd.DataFrame]:
+    """Measure the chosen operations for every chosen library that has them; save data/runs/<run_id>/micro.parquet."""
+    ops, libs = choose(operations, libraries)
+    counts = parse_counts(contract.as_list(memory_events, "memory_events")) if memory_events not in ([], (), 0, None) else []
+    sweep = parse_counts(contract.as_list(projection_events, "projection_events")) \
+        if projection_events not in ([], (), 0, None) else []
+    if sample_size < 10:
+        raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    for name, flag in (("backends", backends), ("postgres", postgres)):
+        if not isinstance(flag, bool):
+            raise BudgetError(f"{name} must be true or false, got {flag!r}")
+    if processes < 1:
+        raise BudgetError(f"processes must be at least 1, got {processes}")
+    if warm_up_s <= 0 or measurement_s <= 0:
+        raise BudgetError("warm_up_s and measurement_s must be positive seconds")
+    tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
+        if instructions else []
+    params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,
+              "sample_size": sample_size, "processes": processes, "instructions": instructions,
+              "memory_events": counts, "projection_events": sweep, "backends": backends,
+              "postgres": postgres}
+
+    def collect(ctx: contract.Context) -> None:
+        pin, ctx.info["pinning"] = _core_pin()
+        wanted = {lib for lib in libs if any(lib in OPERATIONS[o].libraries for o in ops)
+                  or (counts and LIBRARIES[lib].memory) or (sweep and lib == "allframe")}
+        needs_pg = {lib for lib in wanted if LIBRARIES[lib].postgres}
+        if not postgres:
+            wanted -= needs_pg
+        if any(LIBRARIES[lib].scenario for lib in wanted):
+            wanted.add("allframe")          # a peer's scenario is judged against AllFrame's
+        with _postgres(bool(postgres and needs_pg), ctx):
+            _collect(ctx, wanted, pin)
+
+    def _collect(ctx: contract.Context, wanted: set, pin: list) -> None:
+        ws = ctx.workspace / WORKSPACE
+        target = paths.cache_dir() / "target-micro"     # its own target dir: never blocks bench/'s builds
+        benches, bins = {}, {}
+        for lib in sorted(wanted):
+            spec = LIBRARIES[lib]
+            benches[lib] = ctx.build(spec.package, workspace=ws, bench="micro", target_dir=target, label=f"{lib} [criterion]")
+            bins[lib] = ctx.build(spec.package, workspace=ws, bin=spec.ops_bin, target_dir=target, label=f"{lib} [ops]")
+        _fairness_rows(ctx, {lib: bins[lib] for lib in sorted(wanted) if LIBRARIES[lib].scenario})
+        pairs = [(o, lib) for o in ops for lib in OPERATIONS[o].libraries if lib in wanted]
+        timings, failed = _criterion_rounds(ctx, benches, pairs, pin, params)
+        for o in ops:
+            op = OPERATIONS[o]
+            base = dict(config=op.config, variant=op.variant, metric="ns_per_op", unit="ns", status="not_measured")
+            if op.variant == "postgres":
+                ctx.record(**base, subject="allframe", detail=NO_ALLFRAME_POSTGRES)
+            for lib in op.libraries:
+                if lib in libs and lib not in wanted and LIBRARIES[lib].postgres:
+                    ctx.record(**base, subject=lib, detail="postgres=False: no PostgreSQL started (the weekly job runs it)")
+        for o, lib in pairs:
+            op = OPERATIONS[o]
+            base = dict(subject=lib, config=op.config, variant=op.variant)
+            if (o, lib) in failed:
+                ctx.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=failed[(o, lib)])
+            else:
+                _time_rows(ctx, base, timings[(o, lib)])
+            if instructions:
+                _instruction_row(ctx, base, bins[lib], o)
+        for lib in sorted(wanted):
+            if LIBRARIES[lib].memory:
+                for n in counts:
+                    _memory_rows(ctx, lib, bins[lib], n)
+        for n in sweep:
+            _projection_memory_rows(ctx, bins["allframe"], n)
+        if backends:
+            micro_backends.collect(ctx, processes, instructions, counts[-1] if counts else None)
+        ctx.rows += ratio_rows(pd.DataFrame(ctx.rows))
+
+    packages = [WORKSPACE, micro_backends.WORKSPACE] if backends else [WORKSPACE]
+    return contract.run(SUITE, collect, parameters=params, packages=packages, budgets=budgets,
+                     allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
+                     printer=printer, tools=tools)
+
+
+def _criterion_rounds(ctx, benches: dict, pairs, pin, params: dict) -> tuple[dict, dict]:
+    """Process k of every (operation, library) before process k + 1: between-process variation is far
+    larger than criterion's interval within one, and a ratio is taken within one round."""
+    timings: dict = {p: [] for p in pairs}
+    failed: dict = {}
+    for o, lib in pairs:
+        if not benches[lib].ok:
+            failed[(o, lib)] = benches[lib].failure_text()
+    with tempfile.TemporaryDirectory(prefix="criterion-") as home:
+        for k in range(params["processes"]):
+            for o, lib in pairs:
+                if (o, lib) in failed:
+                    continue
+                ctx.say(f"criterion: {o} / {lib} process {k + 1}/{params['processes']}")
+                done = run([*pin, str(benches[lib].executable), "--bench", "--noplot", "--warm-up-time",
+                            str(params["warm_up_s"]), "--measurement-time", str(params["measurement_s"]),
+                            "--sample-size", str(params["sample_size"]), f"^{GROUP}/{o}$"],
+                           env=dict(os.environ, CRITERION_HOME=home), cwd=ctx.workspace)
+                try:
+                    if not done.ok:
+                        raise criterion.CriterionError(f"exit {done.returncode}:\n" + "\n".join(done.stderr_tail[-15:]))
+                    timings[(o, lib)].append(criterion.read(Path(home) / GROUP / o))
+                except criterion.CriterionError as e:
+                    failed[(o, lib)] = str(e)
+    return timings, failed
+
+
+def _fairness_rows(ctx, built: dict) -> None:
+    """Each library's scenario against AllFrame's: the same events per order, rejections and read model,
+    or the comparison is not like for like (a failed row, with both outcomes)."""
+    outcomes, errors = {}, {}
+    for lib, b in built.items():
+        try:
+            if not b.ok:
+                raise RuntimeError(b.failure_text())
+            outcomes[lib] = scenario(b.executable)
+        except RuntimeError as e:
+            errors[lib] = str(e)
+    mine = outcomes.get("allframe")
+    for lib in built:
+        base = dict(subject=lib, config="scenario", metric="same_outcome", unit="bool")
+        if lib in errors or mine is None:
+            ctx.record(**base, status="failed", detail=errors.get(lib) or "AllFrame's scenario did not run: " + errors["allframe"])
+        elif outcomes[lib] == mine:
+            ctx.record(**base, value=1.0, detail=json.dumps(mine, sort_keys=True))
+        else:
+            ctx.record(**base, value=0.0, status="failed", detail=f"{lib}: {json.dumps(outcomes[lib], sort_keys=True)}\n"
+                                                                 f"allframe: {json.dumps(mine, sort_keys=True)}")
+
+
+def _instruction_row(ctx, base: dict, built, o: str) -> None:
+    if not built.ok:
+        ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed", detail=built.failure_text())
+        return
+    n1, n2 = OPERATIONS[o].callgrind_n
+    try:
+        per = callgrind.per_operation([str(built.executable), o], n1, n2)
+        ctx.record(**base, metric="instructions_per_op", unit="instructions", value=per.instructions,
+                   detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})")
+    except callgrind.CallgrindError as e:
+        ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed", detail=f"callgrind failed:\n{e}")
+
+
+def _memory_rows(ctx, lib: str, built, n: int) -> None:
+    """Bytes per event of the library's in-memory store holding n events: the RSS with the store built
+    minus the RSS before it, over n (aggregates of 100 events, one append per aggregate)."""
+    base = dict(subject=lib, config="memory_store", variant="memory", item=str(n))
+    if not built.ok:
+        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed", detail=built.failure_text())
+        return
+    ctx.say(f"memory: {n:,} events into {lib}'s in-memory store ...")
+    r = run_probe([str(built.executable), "memory", str(n)])
+    held, before = (r.rss_at("appended"), r.rss_at("ready")) if r.ok else (None, None)
+    if held is None or before is None:
+        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed",
+                   detail=_why_failed(r) if not r.ok else "no RSS sample at ready/appended")
+        return
+    if held <= before:   # RSS moves in pages and the allocator keeps slack: a small store may not show at all
+        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="not_measured",
+                   detail=f"the store's growth at {n:,} events is below what RSS sampling resolves "
+                          f"(RSS {before:,} → {held:,} bytes); measure with more events")
+        return
+    ctx.record(**base, metric="bytes_per_event", unit="bytes", value=(held - before) / n,
+               detail="(RSS with the store built - RSS before) / events")
+    ctx.record(**base, metric="store_rss_bytes", unit="bytes", value=held - before)
+    ctx.record(**base, metric="peak_rss_bytes", unit="bytes", value=r.peak_rss_bytes, detail="kernel VmHWM at done")
+    ctx.record(**base, metric="fill_seconds", unit="s", value=r.phases["appended"]["seconds"])
+
+
+def _projection_memory_rows(ctx, built, n: int) -> None:
+    """AllFrame's ProjectionRegistry with one projection rebuilt over n events, beside the event store it reads,
+    in one process: the store's RSS growth, what the rebuild left resident, and the rebuild's peak above the store."""
+    base = dict(subject="allframe", config="projection_memory", item=str(n), metric="bytes_per_event", unit="bytes")
+    parts = {"event store": ("ready", "appended"), "projection (retained)": ("appended", "projected"),
+             "projection (peak)": ("appended", None)}
+    if not built.ok:
+        for variant in parts:
+            ctx.record(**base, variant=variant, status="failed", detail=built.failure_text())
+        return
+    ctx.say(f"projection memory: {n:,} events, then one projection rebuilt over them ...")
+    r = run_probe([str(built.executable), "projection-memory", str(n)])
+    for variant, (before, after) in parts.items():
+        lo = r.rss_at(before) if r.ok else None
+        hi = (r.rss_at(after) if after else r.peak_rss_bytes) if r.ok else None
+        if lo is None or hi is None:
+            ctx.record(**base, variant=variant, status="failed",
+                       detail=_why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}")
+            continue
+        how = f"(RSS at {after} - RSS at {before}) / events" if after else f"(kernel VmHWM - RSS at {before}) / events"
+        ctx.record(**base, variant=variant, value=(hi - lo) / n, detail=how)
+
+
+@contextmanager
+def _postgres(on: bool, ctx):
+    """The harness's private PostgreSQL for the libraries that need one, its URL in MICRO_PG_URL for their binaries."""
+    if not on:
+        yield
+        return
+    from ..tools.postgres import Postgres
+    ctx.say("starting a private PostgreSQL for esrs ...")
+    before = os.environ.get("MICRO_PG_URL")
+    with Postgres() as pg:
+        os.environ["MICRO_PG_URL"] = pg.url
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("MICRO_PG_URL", None)
+            else:
+                os.environ["MICRO_PG_URL"] = before
