@@ -6,6 +6,7 @@ import pytest
 from allframe_quality.compare import ab
 from allframe_quality.alerts import webhook as alerts
 from allframe_quality.config import budgets
+from allframe_quality.core.errors import ParameterError
 from conftest import slowed_allframe
 
 pytestmark = pytest.mark.slow
@@ -44,5 +45,5 @@ def test_injected_slowdown_is_caught_and_a_a_is_quiet(data_dir, tmp_path, regist
 def test_bad_sides_name_the_valid_forms():
     with pytest.raises(budgets.BudgetError, match="neither 'pinned', an exact version"):
         ab.run("latest", "pinned", ["size"], printer=None)
-    with pytest.raises(budgets.BudgetError, match="unknown A/B suite"):
+    with pytest.raises(ParameterError, match="unknown A/B suite"):
         ab.run("pinned", "pinned", ["throughput"], printer=None)

@@ -9,6 +9,7 @@ import pytest
 
 from allframe_quality.alerts import webhook as alerts
 from allframe_quality.suites import gate
+from allframe_quality.commands import gate as gate_command
 from conftest import save_cqrs
 
 
@@ -43,7 +44,7 @@ def test_a_regression_fails_the_gate_writes_the_summary_and_posts(data_dir, tmp_
     save_cqrs("20260101T000000Z-00001", 100)
     save_cqrs("20260102T000000Z-00002", 130, instructions=1600)   # 30 % slower, 28 % more instructions
     out = tmp_path / "summary.md"
-    assert gate.main(["--run", "20260102T000000Z-00002", "--summary", str(out)]) == 1
+    assert gate_command.main(["--run", "20260102T000000Z-00002", "--summary", str(out)]) == 1
     md = out.read_text()
     assert md.startswith("## AllFrame quality gate: ❌ **failed**")
     assert re.search(r"- regressed: cqrs: allframe / command_dispatch — ns_per_op \+(29|3\d)\.\d%", md)
@@ -59,7 +60,7 @@ def test_a_passing_gate_sends_nothing(data_dir, webhook, monkeypatch):
     monkeypatch.setenv(alerts.WEBHOOK_ENV, url)
     save_cqrs("20260101T000000Z-00001", 100)
     save_cqrs("20260102T000000Z-00002", 100.2)
-    assert gate.main(["--run", "20260102T000000Z-00002"]) == 0
+    assert gate_command.main(["--run", "20260102T000000Z-00002"]) == 0
     assert got == []
 
 
@@ -67,13 +68,13 @@ def test_an_unreachable_webhook_is_reported_and_keeps_the_verdict(data_dir, monk
     monkeypatch.setenv(alerts.WEBHOOK_ENV, "http://127.0.0.1:9/nothing-listens-here")
     save_cqrs("20260101T000000Z-00001", 100)
     save_cqrs("20260102T000000Z-00002", 130, instructions=1600)
-    assert gate.main(["--run", "20260102T000000Z-00002"]) == 1
+    assert gate_command.main(["--run", "20260102T000000Z-00002"]) == 1
     assert "alert webhook AFQ_ALERT_WEBHOOK_URL could not be reached" in capsys.readouterr().err
 
 
 def test_a_missing_baseline_is_a_clear_error(data_dir, capsys):
     save_cqrs("20260101T000000Z-00001", 100)
-    assert gate.main(["--run", "20260101T000000Z-00001", "--baseline", "20250101T000000Z-99999"]) == 2
+    assert gate_command.main(["--run", "20260101T000000Z-00001", "--baseline", "20250101T000000Z-99999"]) == 2
     assert "baseline run '20250101T000000Z-99999' is not in the history; latest runs: ['20260101T000000Z-00001']" in capsys.readouterr().err
 
 

@@ -6,6 +6,7 @@ import pytest
 from allframe_quality.tools import allframe_source
 from allframe_quality.config import budgets
 from allframe_quality.suites import size
+from allframe_quality.core.errors import ParameterError
 
 
 def test_default_is_the_pinned_release_built_locked():
@@ -33,11 +34,11 @@ def test_a_directory_that_is_not_allframe_is_refused_before_any_build(tmp_path, 
 
 
 def test_unknown_configuration_is_refused_before_any_build(data_dir):
-    with pytest.raises(budgets.BudgetError, match=r"unknown size configuration\(s\) \['tiny'\]; valid: .*'cqrs'"):
+    with pytest.raises(ParameterError, match=r"unknown size configuration\(s\) \['tiny'\]; valid: .*'cqrs'"):
         size.measure(["minimal", "tiny"], printer=None)
-    with pytest.raises(budgets.BudgetError, match=r"unknown build profile\(s\) \['debugg'\]"):
+    with pytest.raises(ParameterError, match=r"unknown build profile\(s\) \['debugg'\]"):
         size.measure(["minimal"], profiles=["debugg"], printer=None)
-    with pytest.raises(budgets.BudgetError, match=r"unknown peer\(s\) \['flask'\]; valid: \['actix', 'axum', 'rocket'\]"):
+    with pytest.raises(ParameterError, match=r"unknown peer\(s\) \['flask'\]; valid: \['actix', 'axum', 'rocket'\]"):
         size.measure(["minimal"], peers=["flask"], printer=None)
     assert not data_dir.exists()
 

@@ -9,11 +9,13 @@ import pytest
 
 from allframe_quality.config import budgets
 from allframe_quality.suites import coverage, coverage_analysis, gate
+from allframe_quality.commands import gate as gate_command
 from allframe_quality.verdict import history
 from allframe_quality.tools import libtest
 from allframe_quality.report import publish
 from allframe_quality.core import records
 from allframe_quality.config.budgets import BudgetError
+from allframe_quality.core.errors import ParameterError
 from conftest import FIXTURES, budgets_copy, fake_tool
 
 # a real report: allframe-core 0.1.28, crate-default features, built in /tmp/cov-try/src (five of its 37 files)
@@ -81,7 +83,7 @@ def test_feature_sets_come_from_quality_toml_or_a_list():
     assert coverage.features_of("full", b) == ("full", list(b.size.configurations["full"].features))
     assert coverage.features_of(["di", "cqrs"], b) == ("di+cqrs", ["di", "cqrs"])
     assert coverage.features_of("crate-default", b)[1] == ["di", "openapi", "router", "otel", "health"]
-    with pytest.raises(BudgetError, match="valid: .*'full'"):
+    with pytest.raises(ParameterError, match="valid: .*'full'"):
         coverage.features_of("fulll", b)
     # a target directory per feature set, whatever the order they are named in
     assert coverage.target_dir(["di", "cqrs"]) == coverage.target_dir(["cqrs", "di"]) != coverage.target_dir(["di"])
@@ -99,7 +101,7 @@ def test_a_failing_cargo_llvm_cov_fails_the_suite_with_its_words(tmp_path, monke
     assert not ((df["metric"] == "line_pct") & (df["status"] == "ok")).any()    # nothing passes as measured
     checks = {f.check: f for f in coverage_analysis.evaluate(df, budgets.load())}
     assert checks["coverage.lines"].verdict.level == "not_measured"
-    assert gate.main(["--run", run_id]) == 1
+    assert gate_command.main(["--run", run_id]) == 1
     assert "failed to find llvm-tools-preview" in capsys.readouterr().err
 
 

@@ -6,7 +6,9 @@ import pytest
 from allframe_quality.tools import cargo, callgrind, criterion
 from allframe_quality.config import budgets
 from allframe_quality.suites import cqrs, gate
+from allframe_quality.commands import gate as gate_command
 from allframe_quality.verdict import regression
+from allframe_quality.core.errors import ParameterError
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -32,7 +34,7 @@ def test_callgrind_total_recorded_from_a_real_run():
 
 
 def test_unknown_operation_lists_the_valid_ones(data_dir):
-    with pytest.raises(budgets.BudgetError, match=r"unknown CQRS operation\(s\) \['dispatch'\]; valid: .*'command_dispatch'"):
+    with pytest.raises(ParameterError, match=r"unknown CQRS operation\(s\) \['dispatch'\]; valid: .*'command_dispatch'"):
         cqrs.measure(["dispatch"], printer=None)
     assert not data_dir.exists()
 
@@ -79,7 +81,7 @@ def test_short_real_run_lands_in_records_and_the_gate_compares(data_dir, capsys)
     assert bases == {"cqrs": first} and set(changes["metric"]) == {"ns_per_op", "instructions_per_op"}
     # same build, same operation: the exact count shows no change (A/A on instructions)
     assert changes[changes["metric"] == "instructions_per_op"]["verdict"].tolist() == ["no change"]
-    gate.main(["--run", second])
+    gate_command.main(["--run", second])
     assert "| cqrs | Command dispatch |" in capsys.readouterr().out
 
 

@@ -12,6 +12,7 @@ from aiosmtpd.smtp import AuthResult
 
 from allframe_quality.alerts import webhook as alerts, email as email_alert
 from allframe_quality.suites import gate
+from allframe_quality.commands import gate as gate_command
 from allframe_quality.tools.postgres import free_port
 from conftest import save_cqrs
 
@@ -62,7 +63,7 @@ def _regressed_run() -> str:
 
 def test_a_failed_gate_sends_one_plain_text_mail_over_starttls(data_dir, smtp_server, capsys):
     port, got = smtp_server
-    assert gate.main(["--run", _regressed_run()]) == 1
+    assert gate_command.main(["--run", _regressed_run()]) == 1
     assert len(got) == 1, capsys.readouterr().err
     m = got[0]
     assert m["tls"] and m["login"] == USER.encode()
@@ -84,7 +85,7 @@ def test_a_passing_gate_sends_no_mail(data_dir, smtp_server):
     _, got = smtp_server
     save_cqrs("20260101T000000Z-00001", 100)
     save_cqrs("20260102T000000Z-00002", 100.2)
-    assert gate.main(["--run", "20260102T000000Z-00002"]) == 0
+    assert gate_command.main(["--run", "20260102T000000Z-00002"]) == 0
     assert got == []
 
 
@@ -92,11 +93,11 @@ def test_an_unreachable_server_or_a_refused_login_warns_and_keeps_the_exit_code(
     port, got = smtp_server
     run = _regressed_run()
     monkeypatch.setenv(email_alert.ENV + "PASSWORD", "wrong")
-    assert gate.main(["--run", run]) == 1
+    assert gate_command.main(["--run", run]) == 1
     assert f"warning: email alert to 127.0.0.1:{port} could not be sent: SMTPAuthenticationError" in capsys.readouterr().err
     nobody = free_port()
     monkeypatch.setenv(email_alert.ENV + "PORT", str(nobody))
-    assert gate.main(["--run", run]) == 1
+    assert gate_command.main(["--run", run]) == 1
     assert f"warning: email alert to 127.0.0.1:{nobody} could not be sent: ConnectionRefusedError" in capsys.readouterr().err
     assert got == []
 

@@ -10,6 +10,7 @@ import pytest
 from allframe_quality.compare import ab
 from allframe_quality.commands import cli
 from allframe_quality.suites import cqrs, gate, memory, size, throughput
+from allframe_quality.commands import gate as gate_command
 from allframe_quality.core import paths, records
 from conftest import budgets_copy, fake_tool, patched_allframe, path_without
 
@@ -18,7 +19,7 @@ CLI = [sys.executable, "-m", "allframe_quality.commands.cli"]
 
 
 def _gate(run_id, budgets, capsys):
-    code = gate.main(["--run", run_id, "--budgets", str(budgets)])
+    code = gate_command.main(["--run", run_id, "--budgets", str(budgets)])
     cap = capsys.readouterr()
     return code, cap.out + cap.err
 

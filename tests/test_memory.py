@@ -6,20 +6,21 @@ import pytest
 
 from allframe_quality.config import budgets
 from allframe_quality.suites import memory, memory_analysis
+from allframe_quality.core.errors import ParameterError
 
 
 
 @pytest.mark.parametrize("events", [[0], [-5], ["ten"], [True], []])
 def test_bad_event_counts_are_refused(events, data_dir):
-    with pytest.raises(budgets.BudgetError, match="positive integer|no event counts"):
+    with pytest.raises(ParameterError, match="positive integer|no event counts"):
         memory.measure(events, printer=None)
     assert not data_dir.exists()
 
 
 def test_unknown_payload_and_backend(data_dir):
-    with pytest.raises(budgets.BudgetError, match=r"unknown payload\(s\) \['huge'\]; valid: \['small', 'order'\]"):
+    with pytest.raises(ParameterError, match=r"unknown payload\(s\) \['huge'\]; valid: \['small', 'order'\]"):
         memory.measure([10], payloads=["huge"], printer=None)
-    with pytest.raises(budgets.BudgetError, match=r"unknown backend\(s\) \['redis'\]; valid: \['memory', 'sqlite'\]"):
+    with pytest.raises(ParameterError, match=r"unknown backend\(s\) \['redis'\]; valid: \['memory', 'sqlite'\]"):
         memory.measure([10], backends=["redis"], printer=None)
 
 

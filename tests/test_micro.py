@@ -5,6 +5,7 @@ from allframe_quality.config import budgets
 from allframe_quality.tools import cargo
 from allframe_quality.suites import gate, micro, micro_analysis
 from allframe_quality.core import paths
+from allframe_quality.core.errors import ParameterError
 
 WS = paths.BENCH / micro.WORKSPACE
 
@@ -18,11 +19,11 @@ def _ops_bin(lib: str):
 
 
 def test_unknown_operation_or_library_lists_the_valid_ones(data_dir):
-    with pytest.raises(budgets.BudgetError, match=r"unknown micro operation\(s\) \['dispatch'\]; valid: .*'decide'"):
+    with pytest.raises(ParameterError, match=r"unknown micro operation\(s\) \['dispatch'\]; valid: .*'decide'"):
         micro.measure(["dispatch"], printer=None)
-    with pytest.raises(budgets.BudgetError, match=r"unknown library\(s\) \['eventually'\]"):
+    with pytest.raises(ParameterError, match=r"unknown library\(s\) \['eventually'\]"):
         micro.measure(libraries=["allframe", "eventually"], printer=None)
-    with pytest.raises(budgets.BudgetError, match="must include allframe"):
+    with pytest.raises(ParameterError, match="must include allframe"):
         micro.measure(libraries=["cqrs-es"], printer=None)
     assert not data_dir.exists()
 

@@ -5,6 +5,7 @@ import pytest
 
 from allframe_quality.config import budgets
 from allframe_quality.suites import gate, size, size_analysis
+from allframe_quality.commands import gate as gate_command
 from allframe_quality.core import paths, records
 from conftest import budgets_copy, patched_allframe
 
@@ -78,9 +79,9 @@ def test_gate_fails_when_a_limit_is_below_the_measured_size(measured, tmp_path, 
     run_id, df = measured
     monkeypatch.setenv("AFQ_DATA_DIR", str(records.paths.data_dir()))  # same tree as the fixture wrote
     summary = tmp_path / "summary.md"
-    assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 2.0)), "--summary", str(summary)]) == 0
+    assert gate_command.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 2.0)), "--summary", str(summary)]) == 0
     assert "✅ **passed**" in summary.read_text()
-    assert gate.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 0.5))]) == 1
+    assert gate_command.main(["--run", run_id, "--budgets", str(_budgets_with_limits(tmp_path, df, 0.5))]) == 1
     cap = capsys.readouterr()
     out = cap.out + cap.err
     assert "❌ **failed**" in out and "| size | Minimal (minimal) |" in out and "over limit" in out
@@ -88,7 +89,7 @@ def test_gate_fails_when_a_limit_is_below_the_measured_size(measured, tmp_path, 
 
 
 def test_gate_without_a_run_exits_2(data_dir, capsys):
-    assert gate.main([]) == 2
+    assert gate_command.main([]) == 2
     assert "no run" in capsys.readouterr().err
 
 
@@ -102,7 +103,7 @@ def test_a_configuration_that_fails_to_compile_is_recorded(registry_allframe, tm
     meta = records.load_meta(run_id)
     assert meta["suites"]["size"]["allframe"]["kind"] == "checkout"
     assert meta["suites"]["size"]["failed"] == 1
-    assert gate.main(["--run", run_id]) == 1
+    assert gate_command.main(["--run", run_id]) == 1
     err = capsys.readouterr().err
     assert "gate: FAILED size: allframe / minimal / release: file_bytes — failed" in err
     assert "injected by the allframe-quality test suite" in err

@@ -11,6 +11,7 @@ import pytest
 from allframe_quality.config import budgets
 from allframe_quality.tools import postgres, tfb_verify, wrk
 from allframe_quality.suites import throughput, throughput_analysis
+from allframe_quality.core.errors import ParameterError
 
 FIX = Path(__file__).parent / "fixtures"
 GOOD_FORTUNES = tfb_verify.expected_fortunes_html(postgres.FORTUNES)
@@ -108,9 +109,9 @@ def test_wrk_without_the_hook_is_an_error():
 
 
 def test_unknown_framework_or_test_names_the_valid_ones(data_dir):
-    with pytest.raises(budgets.BudgetError, match=r"unknown framework\(s\) \['rocket'\]; valid: \['allframe', 'axum', 'actix', 'hyper'\]"):
+    with pytest.raises(ParameterError, match=r"unknown framework\(s\) \['rocket'\]; valid: \['allframe', 'axum', 'actix', 'hyper'\]"):
         throughput.measure(["rocket"], printer=None)
-    with pytest.raises(budgets.BudgetError, match=r"unknown test\(s\) \['cached'\]; valid: \['json'"):
+    with pytest.raises(ParameterError, match=r"unknown test\(s\) \['cached'\]; valid: \['json'"):
         throughput.measure(["axum"], ["cached"], printer=None)
     assert not data_dir.exists()
 

@@ -11,21 +11,12 @@ import sys
 import urllib.error
 import urllib.request
 
+from ..core import markdown
+
 WEBHOOK_ENV = "AFQ_ALERT_WEBHOOK_URL"
 REPORT_URL_ENV = "AFQ_REPORT_URL"      # where the published site lives, linked from the alert
-COMMENT_LIMIT = 65_536                 # GitHub's maximum comment body, in characters
-_CUT = "\n\n… (cut to fit GitHub's comment limit; the full summary is in the job's artifacts)\n"
-
-
-def fit(md: str, limit: int = COMMENT_LIMIT) -> str:
-    """Cut Markdown to `limit` characters at a line boundary, closing a folded section left open."""
-    if len(md) <= limit:
-        return md
-    room = limit - len(_CUT) - len("\n</details>\n")
-    head = md[:room].rsplit("\n", 1)[0]
-    if head.count("<details>") > head.count("</details>"):
-        head += "\n</details>"
-    return head + _CUT
+COMMENT_LIMIT = markdown.COMMENT_LIMIT
+fit = markdown.fit   # compare/ still reads it from here
 
 
 def slack_text(v) -> str:

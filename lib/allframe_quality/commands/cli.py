@@ -4,63 +4,30 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
 
 from pathlib import Path
 
 from ..compare import ab
-from ..alerts import webhook as alerts
-from ..core import atomic, params, procs, records
-from ..config import budgets
-from ..tools import cargo
-from ..suites import gate, contract
+from ..core import atomic, markdown, params, procs, records
+from ..suites import contract
+from . import gate as gate_command
 from ..verdict import history
 from ..report import publish
 
 
-def _params(pairs: list[str], valid=None, what: str = "notebook") -> dict[str, dict]:
-    """NAME.KEY=VALUE pairs (VALUE parsed as YAML: lists, numbers, booleans, null) -> per-name dicts;
-    NAME is a notebook for report (KEY checked against the notebook's parameters cell), a suite for ab."""
-    valid = publish.NOTEBOOKS if valid is None else valid
-    out: dict[str, dict] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        nb, dot, name = key.partition(".")
-        if not sep or not dot or not name:
-            raise params.ParameterError(f"bad --param {pair!r}: expected {what.upper()}.KEY=VALUE, e.g. size.profiles='[release]'")
-        if nb not in valid:
-            raise params.ParameterError(f"bad --param {pair!r}: unknown {what} {nb!r}; valid: {sorted(valid)}")
-        try:
-            out.setdefault(nb, {})[name] = yaml.safe_load(value)
-        except yaml.YAMLError as e:
-            raise params.ParameterError(f"bad --param {pair!r}: the value is not valid YAML ({e.problem})")
-    if what == "notebook":
-        for nb, given in out.items():
-            try:
-                params.check(nb, given)
-            except params.ParameterError as e:
-                raise params.ParameterError(f"bad --param: {e}") from None
-    return out
+_params = params.parse_pairs   # compare/pr_check reads it from here until it imports params directly
 
 
 def _ab(a) -> int:
-    from ..config import budgets
     try:
         suite_params = _params(a.param, ab.SUITES, "suite")
     except params.ParameterError as e:
         print(f"ab: {e}", file=sys.stderr)
         return 2
-    procs.guard("ab")
-    try:
-        c = ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=suite_params)
-    except (budgets.BudgetError, ab.allframe_source.SourceError, cargo.ToolMissing) as e:
-        print(f"ab: {e}", file=sys.stderr)
-        return 2
-    except procs.Interrupted as e:
-        print(f"ab: interrupted by {e}; partial rounds are under data/ab/", file=sys.stderr)
-        return 130
-    finally:
-        procs.kill_descendants()
+    code, c = procs.guarded("ab", lambda: ab.run(a.a, a.b, [s for s in a.suites.split(",") if s], rounds=a.rounds,
+                                                params=suite_params), interrupted="partial rounds are under data/ab/")
+    if code is not None:
+        return code
     md = ab.markdown(c)
     print(md)
     if a.out:
@@ -75,17 +42,11 @@ def _ab(a) -> int:
 def _bisect(a) -> int:
     from ..compare import bisect
     from ..suites import releases
-    procs.guard("bisect")
-    try:
-        r = bisect.run(a.metric, a.good, a.bad, checkout=a.checkout, threshold_pct=a.threshold)
-    except (budgets.BudgetError, ab.allframe_source.SourceError, cargo.ToolMissing, releases.ReleasesError) as e:
-        print(f"bisect: {e}", file=sys.stderr)
-        return 2
-    except procs.Interrupted as e:
-        print(f"bisect: interrupted by {e}; the points measured so far are cached", file=sys.stderr)
-        return 130
-    finally:
-        procs.kill_descendants()
+    code, r = procs.guarded("bisect", lambda: bisect.run(a.metric, a.good, a.bad, checkout=a.checkout,
+                                                         threshold_pct=a.threshold),
+                            interrupted="the points measured so far are cached", errors=(releases.ReleasesError,))
+    if code is not None:
+        return code
     md = bisect.markdown(r)
     print(md)
     if a.out:
@@ -141,7 +102,7 @@ def _history(a) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gate"]:
-        return gate.main(argv[1:])
+        return gate_command.main(argv[1:])
     if argv[:1] == ["pr-check"]:
         from ..compare import pr_check
         return pr_check.main(argv[1:])
@@ -187,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return _merge(a.dirs)
     if a.command == "comment":
         parts = [Path(f).read_text() for f in a.files if Path(f).exists()]
-        atomic.write_text(Path(a.out), alerts.fit("\n\n".join(parts) or "No results.\n"))
+        atomic.write_text(Path(a.out), markdown.fit("\n\n".join(parts) or "No results.\n"))
         return 0
     if a.command == "ab":
         return _ab(a)

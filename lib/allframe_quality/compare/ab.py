@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..alerts import webhook as alerts
 from ..tools import allframe_source
-from ..core import atomic, metadata, paths, records
+from ..core import registry, atomic, metadata, paths, records
 from ..config import budgets as budgets_mod
 from ..suites import cqrs, memory, size
 from ..verdict import history, regression
@@ -31,7 +31,7 @@ from ..config.budgets import BudgetError
 from ..core.procs import say
 from ..core.records import headline
 
-SUITES = ("size", "cqrs", "memory")
+SUITES = registry.AB_SUITES
 MIN_ROUNDS = 5   # fewer paired ratios give no usable interval: every verdict would be "unconfirmed"
 DEFAULTS = {
     "size": {"configurations": ["minimal", "default", "cqrs"], "profiles": ["release"]},

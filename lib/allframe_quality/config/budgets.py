@@ -1,4 +1,4 @@
-"""The budgets file (quality.toml): loaded once, validated precisely, used by notebooks and the gate.
+"""The budgets file (quality.toml): validated against its JSON Schema (schema.py), used by notebooks and the gate.
 
 Every error names the file, the key path and the valid choices, so a typo never turns into a
 silently skipped budget.
@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import paths
-
-
-class BudgetError(ValueError):
-    pass
+from ..core.errors import BudgetError, ParameterError
+from . import schema
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def pick(choices: dict, names, what: str) -> list:
     names = list(names)
     unknown = [n for n in names if n not in choices]
     if unknown:
-        raise BudgetError(f"unknown {what}(s) {unknown}; valid: {sorted(choices)}")
+        raise ParameterError(f"unknown {what}(s) {unknown}; valid: {sorted(choices)}")
     return [choices[n] for n in names]
 
 
@@ -125,155 +123,83 @@ def pick_names(given, valid, what: str) -> list[str]:
     given = list(valid if given is None else given)
     bad = [g for g in given if g not in valid]
     if bad or not given:
-        raise BudgetError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
+        raise ParameterError(f"unknown {what}(s) {bad or given!r}; valid: {list(valid)}")
     return given
 
 
-def _keys(table: dict, required: set[str], optional: set[str], where: str) -> None:
-    if not isinstance(table, dict):
-        raise BudgetError(f"{where} must be a table, got {type(table).__name__}")
-    missing = required - table.keys()
-    unknown = table.keys() - required - optional
-    if missing:
-        raise BudgetError(f"{where} lacks {sorted(missing)}")
-    if unknown:
-        raise BudgetError(f"{where} has unknown key(s) {sorted(unknown)}; valid: {sorted(required | optional)}")
-
-
-def _number(v, where: str) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-        raise BudgetError(f"{where} must be a positive number, got {v!r}")
-    return float(v)
-
-
-def probe_features(bench: Path | None = None) -> set[str]:
-    """The feature names the size probe can build: its Cargo.toml [features] minus default."""
-    manifest = (bench or paths.BENCH) / "size-probe" / "Cargo.toml"
-    return set(tomllib.loads(manifest.read_text())["features"]) - {"default"}
-
-
-def cargo_profiles(bench: Path | None = None) -> set[str]:
-    manifest = (bench or paths.BENCH) / "Cargo.toml"
-    return {"release"} | set(tomllib.loads(manifest.read_text()).get("profile", {}))
-
-
-def load(path: Path | str | None = None) -> Budgets:
-    path = Path(path or paths.BUDGETS_FILE)
+def _read(path: Path) -> dict:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise BudgetError(f"budgets file {path} not found") from None
     except tomllib.TOMLDecodeError as e:
         raise BudgetError(f"{path}: not valid TOML: {e}") from None
-    w = str(path)
-    _keys(raw, {"schema", "allframe", "size", "cqrs", "memory", "throughput"}, {"regression", "history", "gate"}, w)
-    if raw["schema"] != 1:
-        raise BudgetError(f"{w}: schema {raw['schema']!r} is not supported; valid: [1]")
-    af = raw["allframe"]
-    _keys(af, {"crate", "version"}, set(), f"{w} [allframe]")
+    problems = schema.errors(raw)
+    if problems:
+        raise BudgetError(f"{path} does not match {schema.SCHEMA_FILE.name}:\n  " + "\n  ".join(problems))
+    return raw
 
-    s = raw["size"]
-    _keys(s, {"gated_profile", "gated_metric", "unit_bytes", "profiles", "configurations"}, {"peers", "excluded"}, f"{w} [size]")
-    profiles = cargo_profiles()
-    pick({p: p for p in profiles}, s["profiles"], f"profile in {w} [size].profiles")
+
+def _check(raw: dict, w: str) -> None:
+    """What the schema cannot say: relations between values."""
+    s, reg, h = raw["size"], raw.get("regression", {}), raw.get("history", {})
     if s["gated_profile"] not in s["profiles"]:
         raise BudgetError(f"{w} [size].gated_profile {s['gated_profile']!r} is not among profiles {s['profiles']}")
-    metrics = {"file_bytes", "stripped_bytes"}
-    if s["gated_metric"] not in metrics:
-        raise BudgetError(f"{w} [size].gated_metric {s['gated_metric']!r}; valid: {sorted(metrics)}")
-
-    features = probe_features()
-    configs = {}
     for name, c in s["configurations"].items():
-        where = f"{w} [size.configurations.{name}]"
-        _keys(c, {"label", "features"}, {"target_mib", "limit_mib", "basis"}, where)
-        bad = [f for f in c["features"] if f not in features]
-        if bad:
-            raise BudgetError(f"{where} has unknown feature(s) {bad}; valid: {sorted(features)}")
-        t, l = _number(c.get("target_mib"), f"{where} target_mib"), _number(c.get("limit_mib"), f"{where} limit_mib")
-        if t is not None and l is not None and t > l:
-            raise BudgetError(f"{where}: target_mib {t} is above limit_mib {l}")
-        configs[name] = SizeConfig(name, c["label"], tuple(c["features"]), c.get("basis", ""), t, l)
-
-    peers = {}
-    for name, p in s.get("peers", {}).items():
-        where = f"{w} [size.peers.{name}]"
-        _keys(p, {"label", "package"}, {"prd_mib"}, where)
-        peers[name] = Peer(name, p["label"], p["package"], _number(p.get("prd_mib"), f"{where} prd_mib"))
-
-    excluded = s.get("excluded", {})
-    if not all(isinstance(v, str) and v for v in excluded.values()):
-        raise BudgetError(f"{w} [size.excluded]: each excluded feature needs its reason as a string")
-
-    cq = raw["cqrs"]
-    _keys(cq, {"operations"}, {"noise_pct", "not_measured"}, f"{w} [cqrs]")
-    ops = {}
-    for name, o in cq["operations"].items():
-        where = f"{w} [cqrs.operations.{name}]"
-        _keys(o, {"label", "covers", "callgrind_n"}, {"target_ops", "stretch_ops", "run_level_noise"}, where)
-        if not isinstance(o.get("run_level_noise", False), bool):
-            raise BudgetError(f"{where} run_level_noise must be true or false")
+        if c.get("target_mib", 0) > c.get("limit_mib", float("inf")):
+            raise BudgetError(f"{w} [size.configurations.{name}]: target_mib {float(c['target_mib'])} "
+                              f"is above limit_mib {float(c['limit_mib'])}")
+    for name, o in raw["cqrs"]["operations"].items():
         n = o["callgrind_n"]
-        if not (isinstance(n, list) and len(n) == 2 and all(isinstance(x, int) and x > 0 for x in n) and n[0] < n[1]):
-            raise BudgetError(f"{where} callgrind_n must be two increasing positive integers, got {n!r}")
-        ops[name] = CqrsOp(name, o["label"], o["covers"], (n[0], n[1]),
-                           _number(o.get("target_ops"), f"{where} target_ops"),
-                           _number(o.get("stretch_ops"), f"{where} stretch_ops"), o.get("run_level_noise", False))
-    cqrs = CqrsBudgets(_number(cq.get("noise_pct", 1.0), f"{w} [cqrs].noise_pct"), ops, dict(cq.get("not_measured", {})))
+        if n[0] >= n[1]:
+            raise BudgetError(f"{w} [cqrs.operations.{name}].callgrind_n must be two increasing positive integers, got {n!r}")
+    window, lookback = reg.get("window", 6), reg.get("lookback_runs", 30)
+    if lookback < 2 * window:
+        raise BudgetError(f"{w} [regression]: need lookback_runs >= 2 * window, got {window}, {lookback}")
+    if not h.get("keep_samples_runs", 20) <= h.get("max_runs", 400):
+        raise BudgetError(f"{w} [history]: need keep_samples_runs <= max_runs, got {h}")
 
-    m = raw["memory"]
-    _keys(m, {"limit_mib", "events", "payload", "backend"}, set(), f"{w} [memory]")
-    for key, valid in (("payload", ("small", "order")), ("backend", ("memory", "sqlite"))):
-        if m[key] not in valid:
-            raise BudgetError(f"{w} [memory].{key} {m[key]!r}; valid: {list(valid)}")
-    if not isinstance(m["events"], int) or m["events"] <= 0:
-        raise BudgetError(f"{w} [memory].events must be a positive integer, got {m['events']!r}")
-    memory = MemoryBudget(_number(m["limit_mib"], f"{w} [memory].limit_mib"), m["events"], m["payload"], m["backend"])
 
-    t = raw["throughput"]
-    _keys(t, {"reference_hardware", "min_share_pct", "prd_rps"}, set(), f"{w} [throughput]")
-    peers_ok = ("axum", "actix", "hyper")
-    bad = [k for k in t["min_share_pct"] if k not in peers_ok]
-    if bad:
-        raise BudgetError(f"{w} [throughput.min_share_pct] unknown peer(s) {bad}; valid: {list(peers_ok)}")
-    tests_ok = ("json", "plaintext", "db", "queries", "fortunes", "updates")
-    bad = [k for k in t["prd_rps"] if k not in tests_ok]
-    if bad:
-        raise BudgetError(f"{w} [throughput.prd_rps] unknown test(s) {bad}; valid: {list(tests_ok)}")
-    throughput = ThroughputBudgets(
-        t["reference_hardware"],
-        {k: _number(v, f"{w} [throughput.min_share_pct].{k}") for k, v in t["min_share_pct"].items()},
-        {k: _number(v, f"{w} [throughput.prd_rps].{k}") for k, v in t["prd_rps"].items()})
+def _size(s: dict) -> SizeBudgets:
+    configs = {name: SizeConfig(name, c["label"], tuple(c["features"]), c.get("basis", ""), _f(c.get("target_mib")),
+                                _f(c.get("limit_mib"))) for name, c in s["configurations"].items()}
+    peers = {name: Peer(name, p["label"], p["package"], _f(p.get("prd_mib"))) for name, p in s.get("peers", {}).items()}
+    return SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs,
+                       peers, dict(s.get("excluded", {})))
 
-    reg = raw.get("regression", {})
-    _keys(reg, set(), {"threshold_pct", "min_history_runs", "window", "lookback_runs", "alpha"}, f"{w} [regression]")
-    window = int(_number(reg.get("window", 6), f"{w} [regression].window"))
-    lookback = int(_number(reg.get("lookback_runs", 30), f"{w} [regression].lookback_runs"))
-    if window < 3 or lookback < 2 * window:
-        raise BudgetError(f"{w} [regression]: need window >= 3 and lookback_runs >= 2 * window, got {window}, {lookback}")
-    alpha = _number(reg.get("alpha", 0.01), f"{w} [regression].alpha")
-    if alpha >= 0.5:
-        raise BudgetError(f"{w} [regression].alpha must be below 0.5, got {alpha}")
-    g = raw.get("gate", {})
-    _keys(g, set(), {"required"}, f"{w} [gate]")
-    req = g.get("required", [])
-    suites_ok = ("size", "cqrs", "memory", "throughput", "demos")
-    if not isinstance(req, list) or not all(isinstance(x, str) and x.split(".", 1)[0] in suites_ok for x in req):
-        raise BudgetError(f"{w} [gate].required must be a list of check ids starting with one of {list(suites_ok)}, got {req!r}")
-    h = raw.get("history", {})
-    _keys(h, set(), {"keep_samples_runs", "max_runs"}, f"{w} [history]")
-    policy = HistoryPolicy(int(_number(h.get("keep_samples_runs", 20), f"{w} [history].keep_samples_runs")),
-                           int(_number(h.get("max_runs", 400), f"{w} [history].max_runs")))
-    if not 1 <= policy.keep_samples_runs <= policy.max_runs:
-        raise BudgetError(f"{w} [history]: need 1 <= keep_samples_runs <= max_runs, got {policy}")
+
+def _cqrs(cq: dict) -> CqrsBudgets:
+    ops = {name: CqrsOp(name, o["label"], o["covers"], tuple(o["callgrind_n"]), _f(o.get("target_ops")),
+                        _f(o.get("stretch_ops")), o.get("run_level_noise", False))
+           for name, o in cq["operations"].items()}
+    return CqrsBudgets(float(cq.get("noise_pct", 1.0)), ops, dict(cq.get("not_measured", {})))
+
+
+def _f(v) -> float | None:
+    return None if v is None else float(v)
+
+
+def load(path: Path | str | None = None) -> Budgets:
+    """quality.toml, validated against its schema (config/quality.schema.json), as typed budgets."""
+    path = Path(path or paths.BUDGETS_FILE)
+    raw = _read(path)
+    _check(raw, str(path))
+    m, t, reg, h = raw["memory"], raw["throughput"], raw.get("regression", {}), raw.get("history", {})
     return Budgets(
-        path=path, allframe_crate=af["crate"], allframe_version=af["version"],
-        size=SizeBudgets(s["gated_profile"], s["gated_metric"], int(s["unit_bytes"]), tuple(s["profiles"]), configs, peers, dict(excluded)),
-        cqrs=cqrs, memory=memory, throughput=throughput,
-        regression_threshold_pct=_number(reg.get("threshold_pct", 10), f"{w} [regression].threshold_pct"),
-        min_history_runs=int(_number(reg.get("min_history_runs", 6), f"{w} [regression].min_history_runs")),
-        history=policy, window=window, lookback_runs=lookback, alpha=alpha, gate=GatePolicy(tuple(req)),
+        path=path, allframe_crate=raw["allframe"]["crate"], allframe_version=raw["allframe"]["version"],
+        size=_size(raw["size"]), cqrs=_cqrs(raw["cqrs"]),
+        memory=MemoryBudget(float(m["limit_mib"]), m["events"], m["payload"], m["backend"]),
+        throughput=ThroughputBudgets(t["reference_hardware"], {k: float(v) for k, v in t["min_share_pct"].items()},
+                                     {k: float(v) for k, v in t["prd_rps"].items()}),
+        regression_threshold_pct=float(reg.get("threshold_pct", 10)),
+        min_history_runs=int(reg.get("min_history_runs", 6)),
+        history=HistoryPolicy(int(h.get("keep_samples_runs", 20)), int(h.get("max_runs", 400))),
+        window=int(reg.get("window", 6)), lookback_runs=int(reg.get("lookback_runs", 30)),
+        alpha=float(reg.get("alpha", 0.01)), gate=GatePolicy(tuple(raw.get("gate", {}).get("required", []))),
         raw=raw,
     )
+
+
+# the size probe's features and bench/'s profiles, for the suites that choose among them
+probe_features = schema.probe_features
+cargo_profiles = schema.cargo_profiles

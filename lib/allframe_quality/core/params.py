@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import paths
+import yaml
+
+from . import paths, registry
 
 
-class ParameterError(ValueError):
-    pass
+from .errors import ParameterError   # noqa: F401 (notebooks and commands catch it from here)
 
 
 @lru_cache(maxsize=None)
@@ -50,3 +51,28 @@ class Parameters:
     def check(self, namespace: dict) -> None:
         new = {k for k in set(namespace) - self.before if not k.startswith("_")}
         check(self.notebook, {k: namespace[k] for k in new})
+
+
+def parse_pairs(pairs: list[str], valid=None, what: str = "notebook") -> dict[str, dict]:
+    """NAME.KEY=VALUE pairs (VALUE parsed as YAML: lists, numbers, booleans, null) -> per-name dicts;
+    NAME is a notebook for report (KEY checked against the notebook's parameters cell), a suite for ab."""
+    valid = registry.PAGES if valid is None else valid
+    out: dict[str, dict] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        nb, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ParameterError(f"bad --param {pair!r}: expected {what.upper()}.KEY=VALUE, e.g. size.profiles='[release]'")
+        if nb not in valid:
+            raise ParameterError(f"bad --param {pair!r}: unknown {what} {nb!r}; valid: {sorted(valid)}")
+        try:
+            out.setdefault(nb, {})[name] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ParameterError(f"bad --param {pair!r}: the value is not valid YAML ({e.problem})")
+    if what == "notebook":
+        for nb, given in out.items():
+            try:
+                check(nb, given)
+            except ParameterError as e:
+                raise ParameterError(f"bad --param: {e}") from None
+    return out

@@ -10,11 +10,15 @@ import collections
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
+
+
+T = TypeVar("T")
 
 
 def say(text: str) -> None:
@@ -189,3 +193,22 @@ def run(
             timer.cancel()
         kill_group(proc)  # stray grandchildren of a finished command
     return Completed(argv, proc.returncode, "".join(out), list(err_tail), time.monotonic() - started)
+
+
+def guarded(command: str, work: Callable[[], T], *, interrupted: str,
+            errors: tuple[type[BaseException], ...] = ()) -> tuple[int | None, T | None]:
+    """A command's work under the lab's one exit-code contract: (None, result) when it ran; (2, None) when its
+    input cannot be measured (errors.InputError, or one of `errors`); (130, None) on SIGINT/SIGTERM, saying
+    `interrupted` (what was kept). Every process it started is gone when this returns."""
+    from .errors import InputError
+    guard(command)
+    try:
+        return None, work()
+    except (InputError, *errors) as e:
+        print(f"{command}: {e}", file=sys.stderr)
+        return 2, None
+    except Interrupted as e:
+        print(f"{command}: interrupted by {e}; {interrupted}", file=sys.stderr)
+        return 130, None
+    finally:
+        kill_descendants()

@@ -19,19 +19,15 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
-from ..core import atomic, metadata, paths, records
+from ..core import markdown, registry, atomic, metadata, paths, records
 from . import badges
 from ..suites import gate
 from ..verdict import history, regression
 from ..verdict.verdicts import Verdict
 
-# The report's notebooks, in page order. A later suite adds its notebook here.
-# micro runs before cqrs and memory: their pages draw AllFrame's peers from this run's micro records
-NOTEBOOKS = {"size": "Binary size", "throughput": "Throughput (TechEmpower tests)",
-             "micro": "Micro-benchmarks side by side", "cqrs": "CQRS micro-benchmarks", "memory": "Event-store memory",
-             "demos": "Demos: the PRD's five applications", "releases": "Releases: every published allframe-core",
-             "coverage": "AllFrame's test coverage", "trends": "Trends and regressions"}
-SUITE_NOTEBOOKS = ("size", "throughput", "micro", "cqrs", "memory", "demos", "releases", "coverage")   # the ones that measure; trends reads the history
+# The report's notebooks in page order, and the ones that measure (trends reads the history): the registry's
+NOTEBOOKS = registry.PAGES
+SUITE_NOTEBOOKS = registry.MEASURING
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -139,8 +135,8 @@ def index_html(failed_notebooks: set[str] = frozenset()) -> str:
         badge = f"{'❌' if gate.failed_of(findings) else '✅'} {gate.headline(findings)}" if findings else ""
         rows = "".join(
             f"<tr class='{_esc(f.level)}'><td>{_esc(f.what)}</td>"
-            f"<td>{_esc(gate._fmt(f.measured))} {_esc(f.unit if gate._fmt(f.measured) != '—' else '')}</td>"
-            f"<td>{_esc(gate._fmt(f.target))}</td><td>{_esc(gate._fmt(f.limit))}</td>"
+            f"<td>{_esc(markdown.number(f.measured))} {_esc(f.unit if markdown.number(f.measured) != '—' else '')}</td>"
+            f"<td>{_esc(markdown.number(f.target))}</td><td>{_esc(markdown.number(f.limit))}</td>"
             f"<td>{_esc(f.label)}{' (required)' if f.required and 'required' not in f.status else ''}</td><td class='muted'>{_esc(f.note)}</td></tr>\n"
             for f in sorted(findings, key=lambda f: f.verdict.order))
         link = f"<a href='{_esc(name)}.html'>{_esc(title)}</a>" if page.exists() else _esc(title)

@@ -24,6 +24,7 @@ import pandas as pd
 from ..tools import allframe_source, cargo
 from ..verdict import history
 from ..core import metadata, paths, records
+from ..core.errors import ParameterError
 from ..config.budgets import Budgets
 from ..config import budgets as budgets_mod
 from ..core.procs import say
@@ -151,4 +152,4 @@ def as_list(value, what: str) -> list | None:
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise budgets_mod.BudgetError(f"{what} must be a list (or one value), got {type(value).__name__} {value!r}")
+    raise ParameterError(f"{what} must be a list (or one value), got {type(value).__name__} {value!r}")

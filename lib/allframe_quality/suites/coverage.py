@@ -30,7 +30,8 @@ import pandas as pd
 from ..tools import allframe_source, cargo, libtest
 from ..core import atomic, paths, procs
 from . import contract
-from ..config.budgets import Budgets, BudgetError
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets
 from .coverage_analysis import COUNTS, SUITE, module_of
 from ..core.procs import say
 
@@ -201,12 +202,12 @@ def features_of(features, b: Budgets) -> tuple[str, list[str]]:
     if isinstance(features, str):
         conf = b.size.configurations.get(features)
         if conf is None:
-            raise BudgetError(f"features {features!r} is no configuration in quality.toml [size.configurations]; "
+            raise ParameterError(f"features {features!r} is no configuration in quality.toml [size.configurations]; "
                               f"valid: {sorted(b.size.configurations)}, or a list of allframe-core features")
         return features, list(conf.features)
     chosen = contract.as_list(features, "features")
     if not chosen or not all(isinstance(f, str) and f for f in chosen):
-        raise BudgetError(f"features must be a configuration name or a list of feature names, got {features!r}")
+        raise ParameterError(f"features must be a configuration name or a list of feature names, got {features!r}")
     return "+".join(chosen), chosen
 
 
@@ -225,7 +226,7 @@ def measure(
     b = budgets or budgets_mod.load()
     label, feats = features_of(features, b)
     if test_timeout_s <= 0 or ignored_timeout_s < 0:
-        raise BudgetError("test_timeout_s must be positive and ignored_timeout_s at least 0")
+        raise ParameterError("test_timeout_s must be positive and ignored_timeout_s at least 0")
 
     def collect(ctx: contract.Context) -> None:
         tool = cargo.require(TOOL, INSTALL)

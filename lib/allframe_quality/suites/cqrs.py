@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..tools import callgrind, criterion
 from . import contract
-from ..config.budgets import Budgets, BudgetError, pick
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets, pick
 from ..config import budgets as budgets_mod
 from ..core.procs import run, say
 from .cqrs_analysis import SUITE
@@ -52,11 +53,11 @@ def measure(
     operations = contract.as_list(operations, "operations")
     ops = pick(b.cqrs.operations, operations or list(b.cqrs.operations), "CQRS operation")
     if sample_size < 10:
-        raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+        raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
     if processes < 1:
-        raise BudgetError(f"processes must be at least 1, got {processes}")
+        raise ParameterError(f"processes must be at least 1, got {processes}")
     if warm_up_s <= 0 or measurement_s <= 0:
-        raise BudgetError("warm_up_s and measurement_s must be positive seconds")
+        raise ParameterError("warm_up_s and measurement_s must be positive seconds")
     tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
         if instructions else []
 

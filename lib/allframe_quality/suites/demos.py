@@ -27,7 +27,8 @@ import pandas as pd
 from ..tools import cargo, libtest, wrk
 from ..core import procs
 from . import contract
-from ..config.budgets import Budgets, BudgetError, pick_names
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets, pick_names
 from .memory import proc_status_bytes, vm_hwm
 from ..tools.postgres import free_port
 from ..core.procs import kill_group, say, spawn
@@ -207,7 +208,7 @@ def measure(
     valid = members(paths.BENCH)
     chosen = pick_names(None if demos == "all" else contract.as_list(demos, "demos"), valid, "demo")
     if starts < 1 or load_duration_s < 1 or connections < 1:
-        raise BudgetError("starts and connections must be at least 1, load_duration_s at least 1 second")
+        raise ParameterError("starts and connections must be at least 1, load_duration_s at least 1 second")
     tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
              ("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")]
 

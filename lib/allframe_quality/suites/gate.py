@@ -4,43 +4,28 @@ Exit 0: every check measured that must be, every hard limit holds, nothing faile
 Exit 1: a limit is exceeded, something failed (a build, a probe, a tool, a verification), a required
 check was not measured (quality.toml [gate].required), or a metric regressed (regression.detect).
 Exit 2: the gate itself could not run (no such run or baseline, bad budgets file, unreadable history).
-On exit 1 the alerts go out: the summary file and, when configured, the webhook (alerts.py) and the
-email (email_alert.py).
+The command (commands/gate.py) prints it, and on exit 1 sends the alerts (alerts/).
 """
 from __future__ import annotations
 
-import argparse
-import math
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..alerts import webhook as alerts, email as email_alert
-from ..core import atomic, metadata, records
+from ..core import markdown as md, metadata, records
 from ..config import budgets as budgets_mod
-from . import cqrs_analysis, demos_analysis, memory_analysis, releases_analysis, coverage_analysis, micro_analysis, size_analysis, contract, throughput_analysis
-from ..verdict import history, regression
+import importlib
+
+from ..core import registry
+from . import contract, releases_analysis
+from ..verdict import regression
 from ..core.records import headline as _first_line
 from ..verdict.verdicts import Finding, Verdict, apply_required, counts
 
-# suite -> function(records, budgets) -> its budget checks; a new suite adds itself here.
-EVALUATORS = {m.SUITE: m.evaluate for m in (size_analysis, throughput_analysis, cqrs_analysis, memory_analysis,
-                                              demos_analysis, releases_analysis, coverage_analysis, micro_analysis)}
+# suite -> function(records, budgets) -> its budget checks, for every suite the registry names an analysis of
+EVALUATORS = {s.name: importlib.import_module(f"{__package__}.{s.analysis}").evaluate
+              for s in registry.SUITES if s.analysis}
 # suites whose evaluate reports every row itself (releases: "not in this release" is no unmeasured check)
 SELF_REPORTING = {releases_analysis.SUITE}
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if isinstance(v, (int, float)) and abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.2f}" if isinstance(v, float) else str(v)
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 @dataclass
@@ -110,29 +95,29 @@ def headline(findings: list[Finding]) -> str:
             f"{c['pass']} passed, {c['info']} informational")
 
 
-def markdown(v: Result, limit: int = alerts.COMMENT_LIMIT) -> str:
+def markdown(v: Result, limit: int = md.COMMENT_LIMIT) -> str:
     """Summary first (verdict, failed checks, the regression list), details folded; under `limit` chars."""
     findings = sorted(v.findings, key=lambda f: f.verdict.order)
     verdict = "❌ **failed**" if v.failed else "✅ **passed**"
     lines = [f"## AllFrame quality gate: {verdict}", "", f"{headline(findings)}. "
-             f"{_cell(metadata.conditions(v.meta, next(iter(v.meta.get('suites', {})), None)))}", "",
+             f"{md.cell(metadata.conditions(v.meta, next(iter(v.meta.get('suites', {})), None)))}", "",
              *findings_markdown(findings)]
     lines += ["", *changes_markdown(v.changes, v.baselines, v.notes)]
-    return alerts.fit("\n".join(lines) + "\n", limit)
+    return md.fit("\n".join(lines) + "\n", limit)
 
 
 def findings_markdown(findings: list[Finding]) -> list[str]:
     """The checks as a table (in the order given), then why checks failed, were not measured or warn."""
     lines = ["| suite | check | measured | target | limit | status |", "|---|---|---:|---:|---:|---|"]
     for f in findings:
-        unit = f" {f.unit}" if _fmt(f.measured) != "—" else ""
+        unit = f" {f.unit}" if md.number(f.measured) != "—" else ""
         req = " (required)" if f.required and "required" not in f.status else ""
-        lines.append(f"| {f.suite} | {_cell(f.what)} | {_fmt(f.measured)}{unit} | {_fmt(f.target)} "
-                     f"| {_fmt(f.limit)} | {_cell(f.label)}{req} |")
+        lines.append(f"| {f.suite} | {md.cell(f.what)} | {md.number(f.measured)}{unit} | {md.number(f.target)} "
+                     f"| {md.number(f.limit)} | {md.cell(f.label)}{req} |")
     notes = [f for f in findings if f.note and f.verdict in (Verdict.FAIL, Verdict.NOT_MEASURED, Verdict.WARN)]
     if notes:
         lines += ["", "<details open><summary>Why checks failed or were not measured</summary>", ""]
-        lines += [f"- **{_cell(f.what)}** ({f.label}): {_cell(f.note)}" for f in notes]
+        lines += [f"- **{md.cell(f.what)}** ({f.label}): {md.cell(f.note)}" for f in notes]
         lines += ["", "</details>"]
     return lines
 
@@ -142,8 +127,8 @@ def changes_markdown(changes, baselines: dict, notes: list[str] = ()) -> list[st
     base = ", ".join(f"{s}: {r or 'none yet'}" for s, r in sorted(baselines.items())) or "none"
     listed = regression.regression_list(changes)
     out = ["### Regressions and improvements", "", f"Baselines: {base}.", ""]
-    out += [f"- {_cell(n)}" for n in notes]
-    out += [f"- {_cell(x)}" for x in listed] or ["- none: every compared metric is unchanged, within noise or below the threshold"]
+    out += [f"- {md.cell(n)}" for n in notes]
+    out += [f"- {md.cell(x)}" for x in listed] or ["- none: every compared metric is unchanged, within noise or below the threshold"]
     if not changes.empty:
         c = changes["verdict"].value_counts()
         out += ["", "<details><summary>All " + str(len(changes)) + " compared metrics ("
@@ -152,39 +137,7 @@ def changes_markdown(changes, baselines: dict, notes: list[str] = ()) -> list[st
         for r in changes.to_dict("records"):
             ch = "—" if r["change_pct"] != r["change_pct"] else f"{r['change_pct']:+.2f}%"
             iv = "—" if r["lo_pct"] != r["lo_pct"] else f"[{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}]"
-            out.append(f"| {_cell(regression.describe(r))} | {_fmt(r['baseline'])} | {_fmt(r['current'])} | {ch} | {iv} "
-                       f"| {_cell(r['verdict'])} |")
+            out.append(f"| {md.cell(regression.describe(r))} | {md.number(r['baseline'])} | {md.number(r['current'])} | {ch} | {iv} "
+                       f"| {md.cell(r['verdict'])} |")
         out += ["", "</details>"]
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="allframe-quality gate", description=__doc__.splitlines()[0])
-    p.add_argument("--run", help="run id under data/runs (default: the latest)")
-    p.add_argument("--budgets", help="budgets file (default: quality.toml)")
-    p.add_argument("--baseline", help="compare with this run id (default: the previous comparable run per suite)")
-    p.add_argument("--summary", help="also write the Markdown summary to this file (for a PR comment)")
-    a = p.parse_args(argv)
-    try:
-        v = evaluate(a.run, a.budgets, a.baseline)
-    except (FileNotFoundError, budgets_mod.BudgetError, regression.BaselineError, history.HistoryError) as e:
-        print(f"gate: {e}", file=sys.stderr)
-        return 2
-    md = markdown(v)
-    print(md)
-    if a.summary:
-        atomic.write_text(Path(a.summary), md)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):  # GitHub's job summary is appended to, by convention
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
-            f.write(md)
-    if v.failed:
-        for f in v.findings:
-            if f.verdict.fails:
-                print(f"gate: FAILED {f.suite}: {f.what} — {f.status}" + (f": {f.note}" if f.note else ""), file=sys.stderr)
-        alerts.notify(v)
-        email_alert.notify(v)
-    return 1 if v.failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,14 +20,15 @@ from typing import Callable, Sequence
 import pandas as pd
 import psutil
 
-from ..core import records
+from ..core import records, registry
 from . import contract
-from ..config.budgets import Budgets, BudgetError, pick_names
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets, pick_names
 from ..core.procs import kill_group, say, spawn
 from .memory_analysis import SUITE
 PACKAGE = "memory-probe"
-PAYLOADS = ("small", "order")
-BACKENDS = ("memory", "sqlite")
+PAYLOADS = registry.MEMORY_PAYLOADS
+BACKENDS = registry.MEMORY_BACKENDS
 
 
 @dataclass
@@ -140,10 +141,10 @@ def parse_counts(values) -> list[int]:
         except ValueError:
             n = None
         if n is None or n <= 0:
-            raise BudgetError(f"event count {v!r} is not a positive integer")
+            raise ParameterError(f"event count {v!r} is not a positive integer")
         out.append(n)
     if not out:
-        raise BudgetError("no event counts given")
+        raise ParameterError("no event counts given")
     return out
 
 
@@ -165,7 +166,7 @@ def measure(
     payloads = pick_names(contract.as_list(payloads, "payloads"), PAYLOADS, "payload")
     backends = pick_names(contract.as_list(backends, "backends"), BACKENDS, "backend")
     if rate_hz <= 0:
-        raise BudgetError("rate_hz must be positive")
+        raise ParameterError("rate_hz must be positive")
 
     def collect(ctx: contract.Context) -> None:
         plain = ctx.build(PACKAGE, label="memory-probe [release]")   # each build measured from its own copy

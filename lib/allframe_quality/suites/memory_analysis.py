@@ -74,3 +74,8 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
     over = mib > lim.limit_mib
     return [Finding(SUITE, "memory.bound", what, Verdict.FAIL if over else Verdict.PASS,
                     "over limit" if over else "under limit", mib, None, lim.limit_mib, "MiB")]
+
+
+def bound_per_event(b: Budgets) -> float:
+    """The PRD's memory bound as bytes per event at its event count (the reference other pages draw)."""
+    return b.memory.limit_mib * 2**20 / b.memory.events

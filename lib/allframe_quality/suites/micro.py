@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..tools import callgrind, criterion
 from . import micro_backends, contract
 from ..core import paths
-from ..config.budgets import Budgets, BudgetError, pick_names
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets, pick_names
 from .cqrs import _core_pin, _time_rows
 from .memory import _why_failed, parse_counts, run_probe
 from .micro_analysis import SUITE, ratio_rows
@@ -98,7 +98,7 @@ def choose(operations, libraries) -> tuple[list[str], list[str]]:
     ops = pick_names(ops or list(DEFAULT_OPERATIONS), tuple(OPERATIONS), "micro operation")
     libs = pick_names(contract.as_list(libraries, "libraries") or list(LIBRARIES), tuple(LIBRARIES), "library")
     if "allframe" not in libs:
-        raise BudgetError("libraries must include allframe: every figure here is AllFrame beside a peer")
+        raise ParameterError("libraries must include allframe: every figure here is AllFrame beside a peer")
     return ops, libs
 
 
@@ -136,14 +136,14 @@ def measure(
     sweep = parse_counts(contract.as_list(projection_events, "projection_events")) \
         if projection_events not in ([], (), 0, None) else []
     if sample_size < 10:
-        raise BudgetError(f"sample_size {sample_size} is below criterion's minimum of 10")
+        raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
     for name, flag in (("backends", backends), ("postgres", postgres)):
         if not isinstance(flag, bool):
-            raise BudgetError(f"{name} must be true or false, got {flag!r}")
+            raise ParameterError(f"{name} must be true or false, got {flag!r}")
     if processes < 1:
-        raise BudgetError(f"processes must be at least 1, got {processes}")
+        raise ParameterError(f"processes must be at least 1, got {processes}")
     if warm_up_s <= 0 or measurement_s <= 0:
-        raise BudgetError("warm_up_s and measurement_s must be positive seconds")
+        raise ParameterError("warm_up_s and measurement_s must be positive seconds")
     tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
         if instructions else []
     params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,

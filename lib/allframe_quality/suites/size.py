@@ -48,7 +48,7 @@ def plan(b: Budgets, configurations: Sequence[str] | None = None, peers: bool | 
 
 def stripped_size(executable: Path) -> int:
     """Bytes of a copy of the executable after `strip` (symbols and debug info removed)."""
-    strip = cargo.require("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")
+    strip = cargo.require("strip")
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "stripped"
         subprocess.run([strip, "-o", str(out), str(executable)], check=True, capture_output=True)

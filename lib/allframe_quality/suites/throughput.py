@@ -23,7 +23,8 @@ import psutil
 
 from . import contract
 from ..tools import tfb_verify, wrk
-from ..config.budgets import Budgets, BudgetError, pick_names
+from ..core.errors import ParameterError
+from ..config.budgets import Budgets, pick_names
 from ..tools.cgroups import CpuQuota
 from .memory import vm_hwm
 from ..tools.postgres import FORTUNES, Postgres, free_port
@@ -109,9 +110,9 @@ def measure(
     tsts = pick_names(contract.as_list(tests, "tests"), TESTS, "test")
     levels = [int(c) for c in contract.as_list(concurrency, "concurrency")]
     if not levels or any(c < 1 for c in levels) or repeats < 1 or duration_s < 1:
-        raise BudgetError("concurrency levels, repeats and duration_s must be positive (duration at least 1 s)")
+        raise ParameterError("concurrency levels, repeats and duration_s must be positive (duration at least 1 s)")
     if server_cpu_quota is not None and not 0 < float(server_cpu_quota) <= 1:
-        raise BudgetError(f"server_cpu_quota is a share of one core in (0, 1], or None for no quota; got {server_cpu_quota!r}")
+        raise ParameterError(f"server_cpu_quota is a share of one core in (0, 1], or None for no quota; got {server_cpu_quota!r}")
     tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
              ("taskset", "Install util-linux.")]
 

@@ -76,3 +76,17 @@ def server_memory(df: pd.DataFrame) -> pd.DataFrame:
     """Each server's peak RSS (the kernel's VmHWM) after all its loads."""
     m = df[(df["metric"] == "server_peak_rss_bytes") & (df["status"] == "ok")]
     return pd.DataFrame({"server": m["subject"].map(LABELS), "peak RSS MiB": m["value"] / 2**20}).reset_index(drop=True)
+
+
+def pivot(summary_frame: pd.DataFrame, values: str, aggfunc: str = "mean") -> pd.DataFrame:
+    """One summary column as test and level × framework; empty when nothing was loaded."""
+    if summary_frame.empty:
+        return pd.DataFrame()
+    return summary_frame.pivot_table(index=["test", "level"], columns="label", values=values, aggfunc=aggfunc)
+
+
+def concurrency_levels(summary_frame: pd.DataFrame) -> int:
+    """How many connection counts (levels c64, c256-q20, ...) were measured."""
+    if summary_frame.empty:
+        return 0
+    return int(summary_frame["level"].str.extract(r"^c(\d+)")[0].nunique())

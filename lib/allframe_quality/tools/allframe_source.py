@@ -18,13 +18,14 @@ from pathlib import Path
 
 from ..config import budgets as budgets_mod
 from ..core import paths
+from ..core.errors import InputError
 
 CRATE = "allframe-core"
 _REQ = re.compile(r'(allframe-core\s*=\s*\{\s*version\s*=\s*")=[^"]+(")')
 
 
-class SourceError(ValueError):
-    pass
+class SourceError(InputError, ValueError):
+    """An AllFrame source that does not exist: no such release, checkout or revision."""
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def target_dir() -> Path:
 def crates(workspace: Path, package: str, *, bin: str | None = None, profile: str = "release",
            features: Sequence[str] = (), extra_args: Sequence[str] = (),
            printer: Callable[[str], None] | None = None, label: str = "") -> CrateSizes:
-    cargo.require("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`.")
+    cargo.require("cargo-bloat")
     args = ["cargo", "bloat", "-p", package, "--bin", bin or package, *cargo.profile_args(profile),
             *cargo.feature_args(features), "--crates", "-n", "0", "--message-format", "json", *extra_args]
     beat = (30.0, lambda t: printer(f"  {label}: cargo-bloat still building its unstripped copy, {t:.0f}s")) if printer else None

@@ -9,22 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..core.errors import ToolMissing, install_hint
 from ..core import paths, procs
 
 
-class ToolMissing(RuntimeError):
-    """A required external tool is not installed; the message says how to install it."""
-
-
-def require(tool: str, how: str) -> str:
+def require(tool: str, how: str | None = None) -> str:
+    """The tool's path on PATH, or ToolMissing saying how to install it (errors.INSTALL unless `how` says)."""
     path = shutil.which(tool)
     if path is None:
-        raise ToolMissing(f"{tool} not found on PATH. {how}")
+        raise ToolMissing(f"{tool} not found on PATH. {how or install_hint(tool)}")
     return path
 
 
 def require_cargo() -> str:
-    return require("cargo", "Install Rust with rustup (https://rustup.rs), or run `make setup`.")
+    return require("cargo")
 
 
 def env(target_dir: Path | None = None) -> dict[str, str]:

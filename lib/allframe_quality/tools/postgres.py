@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from .cargo import ToolMissing
+from ..core.errors import ToolMissing
 
 OS_USER = "afq-postgres"
 PREFIX = "afq-postgres-"

@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-TESTS = ("json", "plaintext", "db", "queries", "fortunes", "updates")
+from ..core import registry
+
+TESTS = registry.TFB_TESTS
 PATHS = {"json": "/json", "plaintext": "/plaintext", "db": "/db", "queries": "/queries?queries=",
          "fortunes": "/fortunes", "updates": "/updates?queries="}
 CONTENT_TYPES = {

@@ -81,7 +81,7 @@ def script(pipeline: int = 0) -> str:
 def run(url: str, *, test: str, duration_s: float, connections: int, threads: int = 1, pipeline: int = 0,
         timeout_s: int = 8, pin: list[str] | None = None, on_start=None) -> tuple[WrkResult, procs.Completed]:
     """One wrk run; `on_start(pid)` lets the caller sample the load generator's CPU while it runs."""
-    cargo.require("wrk", "Install it: `apt-get install wrk`, or run `make setup`.")
+    cargo.require("wrk")
     with tempfile.TemporaryDirectory() as d:
         lua = Path(d) / "tfb.lua"
         lua.write_text(script(pipeline))
