@@ -1,10 +1,10 @@
 //! api-gateway: the PRD's scenario 3 (microservices gateway, multi-protocol) on AllFrame 0.1.28.
 //!
 //! One set of handlers (`service::Inventory`) is served over gRPC by AllFrame's `grpc::GrpcServer`
-//! (`serve_router`, with AllFrame's reflection service and tonic-health); the REST and GraphQL faces translate
+//! (with AllFrame's reflection service and tonic-health, on a listener bound once); the REST and GraphQL faces translate
 //! each request into a gRPC call (REST → gRPC translation) with the generated tonic client. One error type,
 //! `GatewayError`, maps to each protocol: gRPC status via AllFrame's `#[derive(GrpcError)]`, HTTP status and
-//! GraphQL `extensions.code` by hand. Spans come from AllFrame's `otel::traced` (tracing) and are exported by
+//! GraphQL `extensions.code` through `demo_support::error::ApiError`. Spans come from AllFrame's `otel::traced` (tracing) and are exported by
 //! OpenTelemetry to a file. The REST API's OpenAPI 3.1 document: AllFrame's `OpenApiGenerator`.
 //! From other crates: tonic 0.14 + prost (gRPC, generated from `proto/inventory.proto`), axum 0.8 (HTTP),
 //! async-graphql 7 (GraphQL; AllFrame's adapters serve nothing), tracing-opentelemetry + opentelemetry_sdk
@@ -17,81 +17,44 @@ pub mod proto {
     pub const DESCRIPTOR: &[u8] = tonic::include_file_descriptor_set!("inventory_descriptor");
 }
 
-use std::net::SocketAddr;
+use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
 use allframe::grpc::GrpcServer;
 use allframe::otel::traced;
 use allframe::router::{OpenApiGenerator, RouteMetadata, Router as AfRouter};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    routing::{get, post},
+    Router,
 };
-use proto::{inventory_client::InventoryClient, CreateItemRequest, GetItemRequest, Item, ListItemsRequest};
+use demo_support::error::{ApiError, ErrorBody};
+use demo_support::extract::{Json, Path};
+use proto::{
+    inventory_client::InventoryClient, CreateItemRequest, GetItemRequest, Item, ListItemsRequest,
+};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use service::GatewayError;
-use tonic::transport::Channel;
+use tonic::transport::{server::TcpIncoming, Channel};
+use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
 
 #[derive(Clone)]
 pub struct Config {
     /// Where the gRPC server listens (the REST and GraphQL faces call it there).
     pub grpc_addr: SocketAddr,
     /// Where finished spans are written as JSON lines; `None`: no exporter.
-    pub spans_file: Option<std::path::PathBuf>,
-}
-
-impl Config {
-    /// `GRPC_ADDR` (default: a free port on 127.0.0.1) and `OTEL_SPANS_FILE` (default: none).
-    pub fn from_env() -> std::io::Result<Config> {
-        let grpc_addr = match std::env::var("GRPC_ADDR") {
-            Ok(addr) => addr.parse().map_err(std::io::Error::other)?,
-            Err(_) => std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
-        };
-        Ok(Config { grpc_addr, spans_file: std::env::var_os("OTEL_SPANS_FILE").map(Into::into) })
-    }
+    pub spans_file: Option<PathBuf>,
 }
 
 /// The gRPC client the REST and GraphQL faces translate into.
 pub type Backend = InventoryClient<Channel>;
 
-/// Errors leave as JSON: `{"error": "...", "code": "NOT_FOUND", "status": 404}`.
-pub struct ApiError(StatusCode, String, &'static str);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1, "code": self.2, "status": self.0.as_u16() }))).into_response()
-    }
-}
-
-impl From<GatewayError> for ApiError {
-    fn from(e: GatewayError) -> Self {
-        ApiError(e.http_status(), e.to_string(), e.code())
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        ApiError(r.status(), r.body_text(), "INVALID_ARGUMENT")
-    }
-}
-
-impl From<async_graphql::ParseRequestError> for ApiError {
-    fn from(e: async_graphql::ParseRequestError) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, e.to_string(), "INVALID_ARGUMENT")
-    }
-}
-
-/// axum's `Json`, with its rejections (malformed JSON, wrong types, no content type) turned into `ApiError`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(T);
-
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewItem {
     name: String,
     quantity: u32,
@@ -107,35 +70,50 @@ fn traced_request<T>(message: T) -> tonic::Request<T> {
 // The translation: every REST and GraphQL operation is one of these gRPC calls.
 #[traced(name = "gateway.get_item", skip(backend))]
 async fn grpc_get(mut backend: Backend, id: String) -> Result<Item, GatewayError> {
-    Ok(backend.get_item(traced_request(GetItemRequest { id })).await.map_err(GatewayError::from_status)?.into_inner())
+    let req = traced_request(GetItemRequest { id });
+    Ok(backend.get_item(req).await?.into_inner())
 }
 
 #[traced(name = "gateway.list_items", skip(backend))]
 async fn grpc_list(mut backend: Backend) -> Result<Vec<Item>, GatewayError> {
     let req = traced_request(ListItemsRequest {});
-    Ok(backend.list_items(req).await.map_err(GatewayError::from_status)?.into_inner().items)
+    Ok(backend.list_items(req).await?.into_inner().items)
 }
 
 #[traced(name = "gateway.create_item", skip(backend))]
-async fn grpc_create(mut backend: Backend, name: String, quantity: u32) -> Result<Item, GatewayError> {
+async fn grpc_create(
+    mut backend: Backend,
+    name: String,
+    quantity: u32,
+) -> Result<Item, GatewayError> {
     let req = traced_request(CreateItemRequest { name, quantity });
-    Ok(backend.create_item(req).await.map_err(GatewayError::from_status)?.into_inner())
+    Ok(backend.create_item(req).await?.into_inner())
 }
 
-async fn rest_list(State(s): State<AppState>) -> Result<Json<Vec<Item>>, ApiError> {
+async fn rest_list(State(s): State<AppState>) -> Result<Json<Vec<Item>>, GatewayError> {
     Ok(Json(grpc_list(s.backend).await?))
 }
 
-async fn rest_get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Item>, ApiError> {
+async fn rest_get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Item>, GatewayError> {
     Ok(Json(grpc_get(s.backend, id).await?))
 }
 
-async fn rest_create(State(s): State<AppState>, Body(b): Body<NewItem>) -> Result<(StatusCode, Json<Item>), ApiError> {
-    Ok((StatusCode::CREATED, Json(grpc_create(s.backend, b.name, b.quantity).await?)))
+async fn rest_create(
+    State(s): State<AppState>,
+    Json(b): Json<NewItem>,
+) -> Result<(StatusCode, Json<Item>), GatewayError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(grpc_create(s.backend, b.name, b.quantity).await?),
+    ))
 }
 
 fn graphql_error(e: GatewayError) -> async_graphql::Error {
-    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", e.code()))
+    async_graphql::Error::new(e.to_string())
+        .extend_with(|_, ext| ext.set("code", e.status_code().1))
 }
 
 pub struct QueryRoot;
@@ -143,10 +121,14 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     async fn item(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Item> {
-        grpc_get(ctx.data_unchecked::<Backend>().clone(), id).await.map_err(graphql_error)
+        grpc_get(ctx.data_unchecked::<Backend>().clone(), id)
+            .await
+            .map_err(graphql_error)
     }
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
-        grpc_list(ctx.data_unchecked::<Backend>().clone()).await.map_err(graphql_error)
+        grpc_list(ctx.data_unchecked::<Backend>().clone())
+            .await
+            .map_err(graphql_error)
     }
 }
 
@@ -154,8 +136,15 @@ pub struct MutationRoot;
 
 #[Object]
 impl MutationRoot {
-    async fn create_item(&self, ctx: &Context<'_>, name: String, quantity: u32) -> async_graphql::Result<Item> {
-        grpc_create(ctx.data_unchecked::<Backend>().clone(), name, quantity).await.map_err(graphql_error)
+    async fn create_item(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        quantity: u32,
+    ) -> async_graphql::Result<Item> {
+        grpc_create(ctx.data_unchecked::<Backend>().clone(), name, quantity)
+            .await
+            .map_err(graphql_error)
     }
 }
 
@@ -164,59 +153,174 @@ pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 #[derive(Clone)]
 pub struct AppState {
     backend: Backend,
+    channel: Channel,
     schema: GatewaySchema,
+    grpc_addr: SocketAddr,
 }
 
-async fn graphql(State(s): State<AppState>, req: GraphQLRequest<ApiError>) -> GraphQLResponse {
-    s.schema.execute(req.into_inner()).await.into()
+/// `POST /graphql`: the body is read by the JSON extractor, so the app's body limit applies
+/// (async-graphql-axum's own `GraphQLRequest` reads any length).
+async fn graphql(
+    State(s): State<AppState>,
+    Json(req): Json<async_graphql::Request>,
+) -> GraphQLResponse {
+    s.schema.execute(req).await.into()
 }
 
-/// Starts the gRPC server (AllFrame `GrpcServer`, with reflection and health) and returns the HTTP app.
-pub async fn app(config: Config) -> std::io::Result<Router> {
-    if let Some(path) = config.spans_file.clone() {
-        telemetry::install(path);
+/// Liveness of the gateway and of the gRPC server it translates to (a real gRPC health check, 1 s).
+async fn health(State(s): State<AppState>) -> Response {
+    let mut client = HealthClient::new(s.channel.clone());
+    let request = tonic_health::pb::HealthCheckRequest::default();
+    let answer = tokio::time::timeout(Duration::from_secs(1), client.check(request)).await;
+    let grpc = match answer {
+        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => Ok("serving"),
+        Ok(Ok(_)) => Err("is not serving".to_string()),
+        Ok(Err(status)) => Err(format!("is unreachable: {}", status.message())),
+        Err(_) => Err("gave no answer within 1 s".to_string()),
+    };
+    let addr = s.grpc_addr;
+    match grpc {
+        Ok(status) => {
+            let dependencies = json!({"grpc": {"addr": addr, "status": status}});
+            axum::Json(json!({"status": "ok", "dependencies": dependencies})).into_response()
+        }
+        Err(why) => {
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            let error = ErrorBody::new(
+                status,
+                "dependency_unavailable",
+                format!("gRPC server {why}"),
+            );
+            let mut body = serde_json::to_value(error).unwrap_or_default();
+            body["dependencies"] = json!({"grpc": {"addr": addr, "status": "unavailable"}});
+            (status, axum::Json(body)).into_response()
+        }
     }
-    let grpc = GrpcServer::new().addr(config.grpc_addr).reflection(proto::DESCRIPTOR);
-    let reflection = grpc.reflection_service().map_err(std::io::Error::other)?.expect("reflection is configured");
+}
+
+/// The REST API as its OpenAPI document describes it: method, path, description, the statuses it answers.
+pub const REST: [(&str, &str, &str, &[u16]); 4] = [
+    (
+        "GET",
+        "/health",
+        "Liveness, with the gRPC server's",
+        &[200, 503],
+    ),
+    ("GET", "/items", "List items (gRPC ListItems)", &[200, 502]),
+    (
+        "POST",
+        "/items",
+        "Create {name, quantity} (gRPC CreateItem)",
+        &[201, 400, 409, 413, 415, 422, 502],
+    ),
+    (
+        "GET",
+        "/items/{id}",
+        "One item (gRPC GetItem)",
+        &[200, 400, 404, 502],
+    ),
+];
+
+/// The OpenAPI 3.1 document: paths by AllFrame's `OpenApiGenerator`, which documents every operation as
+/// answering 200 only, so the statuses each one really answers are written in here.
+pub fn openapi() -> Value {
+    let new_item = json!({"type": "object", "required": ["name", "quantity"], "properties": {
+        "name": {"type": "string"}, "quantity": {"type": "integer", "minimum": 0}}});
+    let mut routes = AfRouter::new();
+    for (method, path, description, _) in REST {
+        let route = RouteMetadata::new(path, method, "rest").with_description(description);
+        match method {
+            "POST" => routes.add_route(route.with_request_schema(new_item.clone())),
+            _ => routes.add_route(route),
+        }
+    }
+    let mut spec = OpenApiGenerator::new("AllFrame API gateway demo", env!("CARGO_PKG_VERSION"))
+        .generate(&routes);
+    for (method, path, _, statuses) in REST {
+        let responses = &mut spec["paths"][path][method.to_lowercase()]["responses"];
+        *responses = json!({});
+        for status in statuses {
+            let reason = StatusCode::from_u16(*status).map(|s| s.canonical_reason());
+            let mut response = json!({"description": reason.ok().flatten().unwrap_or("")});
+            if *status >= 400 {
+                let schema = json!({"$ref": "#/components/schemas/Error"});
+                response["content"] = json!({"application/json": {"schema": schema}});
+            }
+            responses[status.to_string()] = response;
+        }
+    }
+    let fields = json!({"error": {"type": "string"}, "code": {"type": "string"},
+        "status": {"type": "integer"}});
+    spec["components"]["schemas"]["Error"] = json!({"type": "object",
+        "required": ["error", "code", "status"], "properties": fields});
+    spec
+}
+
+/// Serves the inventory over gRPC (AllFrame `GrpcServer`, with reflection and tonic-health) on an already
+/// bound listener until `shutdown` completes.
+pub async fn serve_grpc(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let grpc = GrpcServer::new().reflection(proto::DESCRIPTOR);
+    let reflection = grpc
+        .reflection_service()?
+        .ok_or("reflection is not configured")?;
     // Not `grpc.health_check().create_health_reporter()`: its service cannot be added to a tonic server (README).
     let (_, health) = tonic_health::server::health_reporter();
     let inventory = proto::inventory_server::InventoryServer::new(service::Inventory::default());
-    let router = grpc.server_builder().add_service(inventory).add_service(reflection).add_service(health);
-    let listener = std::net::TcpListener::bind(config.grpc_addr)?; // fail early if the port is taken
-    drop(listener);
-    tokio::spawn(async move { grpc.serve_router(router).await.expect("the gRPC server") });
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", config.grpc_addr));
-    let backend = InventoryClient::new(channel.map_err(std::io::Error::other)?.connect_lazy());
-
-    let schema = Schema::build(QueryRoot, MutationRoot, EmptySubscription).data(backend.clone()).finish();
-    let sdl = schema.sdl();
-    let mut af_router = AfRouter::new();
-    let rest = [
-        ("GET", "/items", "List items (gRPC ListItems)"),
-        ("POST", "/items", "Create {name, quantity} (gRPC CreateItem)"),
-        ("GET", "/items/{id}", "One item (gRPC GetItem)"),
-    ];
-    for (method, path, description) in rest {
-        af_router.add_route(RouteMetadata::new(path, method, "rest").with_description(description));
-    }
-    let spec = OpenApiGenerator::new("AllFrame API gateway demo", env!("CARGO_PKG_VERSION")).generate(&af_router);
-    let not_found = || async { ApiError(StatusCode::NOT_FOUND, "no such route".into(), "NOT_FOUND") };
-    let bad_method =
-        || async { ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into(), "UNIMPLEMENTED") };
-    Ok(Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/items", get(rest_list).post(rest_create))
-        .route("/items/{id}", get(rest_get))
-        .route("/graphql", axum::routing::post(graphql))
-        .route("/graphql/schema.graphql", get(move || std::future::ready(sdl.clone())))
-        .route("/openapi.json", get(move || std::future::ready(Json(spec.clone()))))
-        .route("/proto/inventory.proto", get(|| async { include_str!("../proto/inventory.proto") }))
-        .fallback(not_found)
-        .method_not_allowed_fallback(bad_method)
-        .with_state(AppState { backend, schema }))
+    // Not `grpc.serve_router(router)`: it binds `addr` itself, so the port cannot be bound once and handed over.
+    let router = grpc
+        .server_builder()
+        .add_service(inventory)
+        .add_service(reflection);
+    let incoming = TcpIncoming::from(listener);
+    Ok(router
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?)
 }
 
-/// Serves the HTTP app on an already bound listener (the gRPC server on `config.grpc_addr`) until the end.
-pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, app(config).await?).await
+/// The HTTP app (REST and GraphQL), translating to the gRPC server at `config.grpc_addr`.
+pub fn app(config: Config) -> Router {
+    if let Some(path) = config.spans_file.clone() {
+        telemetry::install(path);
+    }
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", config.grpc_addr));
+    let endpoint = endpoint.expect("a socket address is a valid URI");
+    let channel = endpoint
+        .connect_timeout(Duration::from_secs(1))
+        .connect_lazy();
+    let backend = InventoryClient::new(channel.clone());
+    let schema = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(backend.clone())
+        .finish();
+    let sdl = schema.sdl();
+    let spec = openapi();
+    let state = AppState {
+        backend,
+        channel,
+        schema,
+        grpc_addr: config.grpc_addr,
+    };
+    Router::new()
+        .route("/health", get(health))
+        .route("/items", get(rest_list).post(rest_create))
+        .route("/items/{id}", get(rest_get))
+        .route("/graphql", post(graphql))
+        .route(
+            "/graphql/schema.graphql",
+            get(move || std::future::ready(sdl.clone())),
+        )
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(axum::Json(spec.clone()))),
+        )
+        .route(
+            "/proto/inventory.proto",
+            get(|| async { include_str!("../proto/inventory.proto") }),
+        )
+        .fallback(demo_support::error::not_found)
+        .method_not_allowed_fallback(demo_support::error::method_not_allowed)
+        .with_state(state)
 }

@@ -1,6 +1,6 @@
 //! The one set of handlers (an in-memory inventory), served over gRPC by AllFrame's `GrpcServer`; REST and
 //! GraphQL reach them by translation to gRPC calls. One error type, `GatewayError`, maps to each protocol's
-//! status: gRPC through AllFrame's `#[derive(GrpcError)]`, HTTP and GraphQL through `http_status`/`code`.
+//! status: gRPC through AllFrame's `#[derive(GrpcError)]`, HTTP and GraphQL through `ApiError::status_code`.
 use std::{
     collections::BTreeMap,
     sync::{Arc, RwLock},
@@ -8,10 +8,13 @@ use std::{
 
 use allframe::otel::traced;
 use axum::http::StatusCode;
+use demo_support::error::ApiError;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use crate::proto::{inventory_server, CreateItemRequest, GetItemRequest, Item, ListItemsRequest, ListItemsResponse};
+use crate::proto::{
+    inventory_server, CreateItemRequest, GetItemRequest, Item, ListItemsRequest, ListItemsResponse,
+};
 use crate::telemetry::server_span;
 
 #[derive(Debug, thiserror::Error, allframe::GrpcError)]
@@ -30,9 +33,9 @@ pub enum GatewayError {
     Unavailable(String),
 }
 
-impl GatewayError {
-    /// Back from a gRPC status (the REST and GraphQL side of a translated call).
-    pub fn from_status(status: Status) -> Self {
+/// Back from a gRPC status (the REST and GraphQL side of a translated call).
+impl From<Status> for GatewayError {
+    fn from(status: Status) -> Self {
         let message = status.message().to_string();
         match status.code() {
             Code::NotFound => GatewayError::NotFound(message),
@@ -41,24 +44,21 @@ impl GatewayError {
             code => GatewayError::Unavailable(format!("{code:?}: {message}")),
         }
     }
-    pub fn http_status(&self) -> StatusCode {
+}
+
+/// The HTTP status and the code shared by the REST and GraphQL error bodies (gRPC's names, in snake_case).
+impl ApiError for GatewayError {
+    fn status_code(&self) -> (StatusCode, &'static str) {
         match self {
-            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
-            GatewayError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
-            GatewayError::AlreadyExists(_) => StatusCode::CONFLICT,
-            GatewayError::Unavailable(_) => StatusCode::BAD_GATEWAY,
-        }
-    }
-    /// The code shared by all three protocols' error bodies (gRPC's own names).
-    pub fn code(&self) -> &'static str {
-        match self {
-            GatewayError::NotFound(_) => "NOT_FOUND",
-            GatewayError::InvalidArgument(_) => "INVALID_ARGUMENT",
-            GatewayError::AlreadyExists(_) => "ALREADY_EXISTS",
-            GatewayError::Unavailable(_) => "UNAVAILABLE",
+            GatewayError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            GatewayError::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "invalid_argument"),
+            GatewayError::AlreadyExists(_) => (StatusCode::CONFLICT, "already_exists"),
+            GatewayError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "unavailable"),
         }
     }
 }
+
+demo_support::json_error!(GatewayError);
 
 #[derive(Clone, Debug)]
 pub struct Inventory {
@@ -67,10 +67,24 @@ pub struct Inventory {
 
 impl Default for Inventory {
     fn default() -> Self {
-        let seed = [("widget", "Widget", 12), ("gadget", "Gadget", 0), ("gizmo", "Gizmo", 7)];
-        let items =
-            seed.map(|(id, name, quantity)| (id.to_string(), Item { id: id.into(), name: name.into(), quantity }));
-        Inventory { items: Arc::new(RwLock::new(items.into_iter().collect())) }
+        let seed = [
+            ("widget", "Widget", 12),
+            ("gadget", "Gadget", 0),
+            ("gizmo", "Gizmo", 7),
+        ];
+        let items = seed.map(|(id, name, quantity)| {
+            (
+                id.to_string(),
+                Item {
+                    id: id.into(),
+                    name: name.into(),
+                    quantity,
+                },
+            )
+        });
+        Inventory {
+            items: Arc::new(RwLock::new(items.into_iter().collect())),
+        }
     }
 }
 
@@ -88,15 +102,26 @@ impl Inventory {
 
     #[traced(name = "inventory.create_item", skip(self))]
     pub async fn create_item(&self, name: String, quantity: u32) -> Result<Item, GatewayError> {
-        let id: String = name.trim().to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let id: String = name
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
         if id.is_empty() || name.len() > 64 {
-            return Err(GatewayError::InvalidArgument("name must have 1 to 64 characters, some alphanumeric".into()));
+            return Err(GatewayError::InvalidArgument(
+                "name must have 1 to 64 characters, some alphanumeric".into(),
+            ));
         }
         let mut items = self.items.write().unwrap();
         if items.contains_key(&id) {
             return Err(GatewayError::AlreadyExists(format!("item {id} exists")));
         }
-        let item = Item { id: id.clone(), name: name.trim().into(), quantity };
+        let item = Item {
+            id: id.clone(),
+            name: name.trim().into(),
+            quantity,
+        };
         items.insert(id, item.clone());
         Ok(item)
     }
@@ -107,15 +132,28 @@ impl Inventory {
 impl inventory_server::Inventory for Inventory {
     async fn get_item(&self, req: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let span = server_span("GetItem", req.metadata());
-        Ok(Response::new(Inventory::get_item(self, req.into_inner().id).instrument(span).await?))
+        Ok(Response::new(
+            Inventory::get_item(self, req.into_inner().id)
+                .instrument(span)
+                .await?,
+        ))
     }
-    async fn list_items(&self, req: Request<ListItemsRequest>) -> Result<Response<ListItemsResponse>, Status> {
+    async fn list_items(
+        &self,
+        req: Request<ListItemsRequest>,
+    ) -> Result<Response<ListItemsResponse>, Status> {
         let span = server_span("ListItems", req.metadata());
-        Ok(Response::new(ListItemsResponse { items: Inventory::list_items(self).instrument(span).await? }))
+        Ok(Response::new(ListItemsResponse {
+            items: Inventory::list_items(self).instrument(span).await?,
+        }))
     }
     async fn create_item(&self, req: Request<CreateItemRequest>) -> Result<Response<Item>, Status> {
         let span = server_span("CreateItem", req.metadata());
         let req = req.into_inner();
-        Ok(Response::new(Inventory::create_item(self, req.name, req.quantity).instrument(span).await?))
+        Ok(Response::new(
+            Inventory::create_item(self, req.name, req.quantity)
+                .instrument(span)
+                .await?,
+        ))
     }
 }
