@@ -15,7 +15,7 @@ from ..verdict import history
 from ..report import publish
 
 
-_params = params.parse_pairs   # compare/pr_check reads it from here until it imports params directly
+_params = params.parse_pairs
 
 
 def _ab(a) -> int:

@@ -80,7 +80,7 @@ def markdown(k: Check, limit: int = alerts.COMMENT_LIMIT) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..commands.cli import _params   # one NAME.KEY=VALUE parser for every command
+    from ..core.params import parse_pairs as _params   # one NAME.KEY=VALUE parser for every command
     p = argparse.ArgumentParser(prog="allframe-quality pr-check", description=__doc__.splitlines()[0])
     p.add_argument("--repo", required=True, help="the git checkout of AllFrame (the calling repository)")
     p.add_argument("--base", required=True, help="base revision (sha, tag or branch), e.g. the PR's base sha")

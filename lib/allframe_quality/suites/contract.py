@@ -153,3 +153,19 @@ def as_list(value, what: str) -> list | None:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise ParameterError(f"{what} must be a list (or one value), got {type(value).__name__} {value!r}")
+
+
+def counts(values) -> list[int]:
+    """Event counts from parameters: positive integers (ints or strings like "1_000_000")."""
+    out = []
+    for v in values:
+        try:
+            n = int(str(v).replace("_", "")) if not isinstance(v, bool) else None
+        except ValueError:
+            n = None
+        if n is None or n <= 0:
+            raise ParameterError(f"event count {v!r} is not a positive integer")
+        out.append(n)
+    if not out:
+        raise ParameterError("no event counts given")
+    return out

@@ -29,11 +29,11 @@ from ..core import procs
 from . import contract
 from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick_names
-from .memory import proc_status_bytes, vm_hwm
+from ..tools.probe import proc_status_bytes, vm_hwm
 from ..tools.postgres import free_port
 from ..core.procs import kill_group, say, spawn
-from .size import stripped_size
-from .throughput import cores, pin
+from ..tools.binaries import stripped_size
+from ..tools.cpu import cores, pin
 from .demos_analysis import SUITE
 WORKSPACE = "demos"            # bench/demos: the five applications
 AUDIT = "capability-audit"     # bench/capability-audit: AllFrame's promises, probed

@@ -9,143 +9,20 @@ heap's own peak and allocation count. Bytes per event come from a fit of memory 
 """
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import pandas as pd
-import psutil
 
 from ..core import records, registry
 from . import contract
 from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick_names
-from ..core.procs import kill_group, say, spawn
+from ..core.procs import say
+from ..tools.probe import ProbeRun, run_probe, vm_hwm, why_failed  # noqa: F401 (releases reads run_probe here)
 from .memory_analysis import SUITE
 PACKAGE = "memory-probe"
 PAYLOADS = registry.MEMORY_PAYLOADS
 BACKENDS = registry.MEMORY_BACKENDS
-
-
-@dataclass
-class ProbeRun:
-    returncode: int | None
-    signal: int | None
-    peak_rss_bytes: int | None              # the kernel's VmHWM at `done` (exact); None if it never got there
-    samples: list[tuple[float, int, str]]   # (seconds since start, rss bytes, phase)
-    phases: dict[str, dict] = field(default_factory=dict)   # phase -> its JSON line, plus "t"
-    stderr: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and "done" in self.phases and self.peak_rss_bytes is not None
-
-    def rss_at(self, phase: str) -> int | None:
-        """The last RSS sample taken while the probe was in `phase` (its plateau)."""
-        vals = [rss for _, rss, p in self.samples if p == phase]
-        return vals[-1] if vals else None
-
-
-def proc_status_bytes(pid: int, field: str) -> int | None:
-    """A kB field of /proc/<pid>/status (VmHWM, VmRSS, ...) in bytes; None when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def vm_hwm(pid: int) -> int | None:
-    """The process's peak resident set from the kernel (VmHWM), in bytes."""
-    return proc_status_bytes(pid, "VmHWM")
-
-
-def run_probe(argv: Sequence[str], rate_hz: float = 50.0, timeout: float = 1800) -> ProbeRun:
-    """Run the probe in its own process group, sampling RSS at `rate_hz`; at its `done` line read
-    VmHWM, then close its stdin so it exits."""
-    proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
-    peak: int | None = None
-    started = time.monotonic()
-    samples: list[tuple[float, int, str]] = []
-    phases: dict[str, dict] = {}
-    current = ["start"]
-    stop = threading.Event()
-    ps = psutil.Process(proc.pid)
-
-    def sample():
-        while not stop.is_set():
-            try:
-                samples.append((time.monotonic() - started, ps.memory_info().rss, current[0]))
-            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-                return
-            stop.wait(1.0 / rate_hz)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    err: list[str] = []
-    drain = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
-    drain.start()
-    timer = threading.Timer(timeout, kill_group, args=(proc,))
-    timer.start()
-    try:
-        for line in proc.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            # sample right at the boundary, so every phase has its plateau value
-            try:
-                samples.append((time.monotonic() - started, ps.memory_info().rss, current[0]))
-            except psutil.Error:
-                pass
-            phases[msg["phase"]] = dict(msg, t=time.monotonic() - started)
-            current[0] = msg["phase"]
-            if msg["phase"] == "done":
-                peak = vm_hwm(proc.pid)
-                proc.stdin.close()
-        proc.wait()
-    except BaseException:
-        kill_group(proc)
-        raise
-    finally:
-        timer.cancel()
-        stop.set()
-        sampler.join(timeout=2)
-        kill_group(proc)
-    drain.join(timeout=2)
-    sig = -proc.returncode if proc.returncode is not None and proc.returncode < 0 else None
-    return ProbeRun(proc.returncode, sig, peak, samples, phases, "".join(err)[-2000:])
-
-
-def _why_failed(r: ProbeRun) -> str:
-    if r.signal is not None:
-        name = signal.Signals(r.signal).name
-        hint = " (the kernel's out-of-memory killer?)" if r.signal == signal.SIGKILL else ""
-        return f"killed by {name}{hint} in phase {list(r.phases)[-1] if r.phases else 'start'}; {r.stderr.strip()[-500:]}"
-    return f"exit {r.returncode} in phase {list(r.phases)[-1] if r.phases else 'start'}: {r.stderr.strip()[-500:]}"
-
-
-def parse_counts(values) -> list[int]:
-    """Event counts from parameters: positive integers (ints or strings like "1_000_000")."""
-    out = []
-    for v in values:
-        try:
-            n = int(str(v).replace("_", "")) if not isinstance(v, bool) else None
-        except ValueError:
-            n = None
-        if n is None or n <= 0:
-            raise ParameterError(f"event count {v!r} is not a positive integer")
-        out.append(n)
-    if not out:
-        raise ParameterError("no event counts given")
-    return out
 
 
 def measure(
@@ -162,7 +39,7 @@ def measure(
     budgets: Budgets | None = None,
     printer: Callable[[str], None] | None = say,
 ) -> tuple[str, pd.DataFrame]:
-    counts = parse_counts(contract.as_list(events, "events"))
+    counts = contract.counts(contract.as_list(events, "events"))
     payloads = pick_names(contract.as_list(payloads, "payloads"), PAYLOADS, "payload")
     backends = pick_names(contract.as_list(backends, "backends"), BACKENDS, "backend")
     if rate_hz <= 0:
@@ -183,7 +60,7 @@ def measure(
                     r = run_probe([str(plain.executable), str(n), payload, backend], rate_hz=rate_hz)
                     ctx.rows += _rows(dict(suite=SUITE, subject="allframe", config=backend, variant=payload), n, r)
                     ctx.say(f"  {n:,} {payload}/{backend}: " + (f"{r.peak_rss_bytes / 2**20:.1f} MiB peak" if r.ok
-                            else "FAILED: " + _why_failed(r)) + f", {len(r.samples)} samples")
+                            else "FAILED: " + why_failed(r)) + f", {len(r.samples)} samples")
                     if heap is not None and n <= heap_profile_max_events:
                         _heap_rows(ctx, base, heap, heap_exe, n, payload, backend)
 
@@ -204,14 +81,14 @@ def _heap_rows(ctx, base: dict, heap, heap_exe, n: int, payload: str, backend: s
         ctx.record(**base, metric="heap_allocations", unit="count", value=stats["total_blocks"])
         ctx.record(**base, metric="heap_allocated_bytes", unit="bytes", value=stats["total_bytes"])
     else:
-        ctx.record(**base, metric="heap_peak_bytes", unit="bytes", status="failed", detail="dhat run: " + _why_failed(h))
+        ctx.record(**base, metric="heap_peak_bytes", unit="bytes", status="failed", detail="dhat run: " + why_failed(h))
 
 
 def _rows(base: dict, n: int, r: ProbeRun) -> list[dict]:
     item = str(n)
     if not r.ok:
         return [records.record(**base, item=item, metric="peak_rss_bytes", unit="bytes", status="failed",
-                               detail=_why_failed(r))]
+                               detail=why_failed(r))]
     ready = r.phases["ready"]
     baseline = r.rss_at("ready") or r.rss_at("start")
     out = [

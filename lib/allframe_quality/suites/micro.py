@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +16,14 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ..tools import callgrind, criterion
 from . import micro_backends, contract
 from ..core import paths
 from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick_names
-from .cqrs import _core_pin, _time_rows
-from .memory import _why_failed, parse_counts, run_probe
-from .micro_analysis import SUITE, ratio_rows
+from ..tools import cpu
+from ..tools.probe import run_probe, why_failed
+from . import timing
+from .micro_analysis import OPERATIONS, SUITE, Operation, ratio_rows  # noqa: F401 (the catalogue lives with its analysis)
 from ..core.procs import run, say
 
 WORKSPACE = "micro"
@@ -56,36 +55,6 @@ NO_ALLFRAME_POSTGRES = ("allframe-core 0.1.28 has no PostgreSQL event store: its
                         "(measured with backends=True)")
 
 
-@dataclass(frozen=True)
-class Operation:
-    config: str               # the operation as the report groups it
-    variant: str              # its level or store
-    libraries: tuple[str, ...]
-    callgrind_n: tuple[int, int]
-    prd: str | None = None    # the [cqrs.operations] entry whose PRD target is drawn as reference
-
-
-OPERATIONS = {
-    "decide": Operation("decide", "pure decision", ("allframe", "cqrs-es"), (200, 2200), "command_dispatch"),
-    "end_to_end_memory": Operation("end_to_end", "memory", ("allframe", "cqrs-es"), (200, 2200)),
-    "append_memory": Operation("append", "memory", ("allframe", "cqrs-es"), (200, 2200), "event_append_memory"),
-    "append_sqlite": Operation("append", "sqlite", ("allframe", "sqlite-es"), (20, 220), "event_append_sqlite"),
-    # two multiples of the crates' REPLAY_CHUNK: the same store is built at both counts, so set-up cancels
-    "projection_update": Operation("projection_update", "memory", ("allframe", "cqrs-es"), (10_000, 30_000),
-                                   "projection_update"),
-    "replay": Operation("replay", "memory", ("allframe", "cqrs-es"), (10_000, 30_000)),
-    # AllFrame has no PostgreSQL store (NO_ALLFRAME_POSTGRES): a not-measured row stands in its place
-    "end_to_end_postgres": Operation("end_to_end", "postgres", ("esrs",), (20, 220)),
-    "append_postgres": Operation("append", "postgres", ("esrs",), (20, 220)),
-    "saga_2step": Operation("saga", "2 steps", ("allframe", "handwritten"), (200, 2200), "saga_2step"),
-    "saga_compensation": Operation("saga", "compensation", ("allframe", "handwritten"), (200, 2200)),
-    "route_name_10": Operation("route", "by name, 10 routes", ("allframe",), (1000, 11000)),
-    "route_name_100": Operation("route", "by name, 100 routes", ("allframe",), (1000, 11000)),
-    "route_path_10": Operation("route", "by path, 10 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
-    "route_path_100": Operation("route", "by path, 100 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
-    "json_small": Operation("serialization", "small", ("allframe", "serde_json"), (1000, 11000)),
-    "json_order": Operation("serialization", "order", ("allframe", "serde_json"), (1000, 11000)),
-}
 # What the report runs by default (≲ 2 min warm); "all" is the weekly job's full scope.
 DEFAULT_OPERATIONS = ("decide", "end_to_end_memory", "append_memory", "replay", "projection_update", "saga_2step",
                       "route_path_100", "json_order")
@@ -132,8 +101,8 @@ def measure(
 ) -> tuple[str, pd.DataFrame]:
     """Measure the chosen operations for every chosen library that has them; save data/runs/<run_id>/micro.parquet."""
     ops, libs = choose(operations, libraries)
-    counts = parse_counts(contract.as_list(memory_events, "memory_events")) if memory_events not in ([], (), 0, None) else []
-    sweep = parse_counts(contract.as_list(projection_events, "projection_events")) \
+    counts = contract.counts(contract.as_list(memory_events, "memory_events")) if memory_events not in ([], (), 0, None) else []
+    sweep = contract.counts(contract.as_list(projection_events, "projection_events")) \
         if projection_events not in ([], (), 0, None) else []
     if sample_size < 10:
         raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
@@ -152,7 +121,7 @@ def measure(
               "postgres": postgres}
 
     def collect(ctx: contract.Context) -> None:
-        pin, ctx.info["pinning"] = _core_pin()
+        pin, ctx.info["pinning"] = cpu.last_core()
         wanted = {lib for lib in libs if any(lib in OPERATIONS[o].libraries for o in ops)
                   or (counts and LIBRARIES[lib].memory) or (sweep and lib == "allframe")}
         needs_pg = {lib for lib in wanted if LIBRARIES[lib].postgres}
@@ -173,7 +142,8 @@ def measure(
             bins[lib] = ctx.build(spec.package, workspace=ws, bin=spec.ops_bin, target_dir=target, label=f"{lib} [ops]")
         _fairness_rows(ctx, {lib: bins[lib] for lib in sorted(wanted) if LIBRARIES[lib].scenario})
         pairs = [(o, lib) for o in ops for lib in OPERATIONS[o].libraries if lib in wanted]
-        timings, failed = _criterion_rounds(ctx, benches, pairs, pin, params)
+        timings, failed = timing.criterion_rounds(ctx, [((o, lib), benches[lib], o, f"{o} / {lib}") for o, lib in pairs],
+                                                  pin, params, GROUP)
         for o in ops:
             op = OPERATIONS[o]
             base = dict(config=op.config, variant=op.variant, metric="ns_per_op", unit="ns", status="not_measured")
@@ -188,9 +158,9 @@ def measure(
             if (o, lib) in failed:
                 ctx.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=failed[(o, lib)])
             else:
-                _time_rows(ctx, base, timings[(o, lib)])
+                timing.time_rows(ctx, base, timings[(o, lib)])
             if instructions:
-                _instruction_row(ctx, base, bins[lib], o)
+                timing.instruction_row(ctx, base, bins[lib], [o], OPERATIONS[o].callgrind_n)
         for lib in sorted(wanted):
             if LIBRARIES[lib].memory:
                 for n in counts:
@@ -205,33 +175,6 @@ def measure(
     return contract.run(SUITE, collect, parameters=params, packages=packages, budgets=budgets,
                      allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
                      printer=printer, tools=tools)
-
-
-def _criterion_rounds(ctx, benches: dict, pairs, pin, params: dict) -> tuple[dict, dict]:
-    """Process k of every (operation, library) before process k + 1: between-process variation is far
-    larger than criterion's interval within one, and a ratio is taken within one round."""
-    timings: dict = {p: [] for p in pairs}
-    failed: dict = {}
-    for o, lib in pairs:
-        if not benches[lib].ok:
-            failed[(o, lib)] = benches[lib].failure_text()
-    with tempfile.TemporaryDirectory(prefix="criterion-") as home:
-        for k in range(params["processes"]):
-            for o, lib in pairs:
-                if (o, lib) in failed:
-                    continue
-                ctx.say(f"criterion: {o} / {lib} process {k + 1}/{params['processes']}")
-                done = run([*pin, str(benches[lib].executable), "--bench", "--noplot", "--warm-up-time",
-                            str(params["warm_up_s"]), "--measurement-time", str(params["measurement_s"]),
-                            "--sample-size", str(params["sample_size"]), f"^{GROUP}/{o}$"],
-                           env=dict(os.environ, CRITERION_HOME=home), cwd=ctx.workspace)
-                try:
-                    if not done.ok:
-                        raise criterion.CriterionError(f"exit {done.returncode}:\n" + "\n".join(done.stderr_tail[-15:]))
-                    timings[(o, lib)].append(criterion.read(Path(home) / GROUP / o))
-                except criterion.CriterionError as e:
-                    failed[(o, lib)] = str(e)
-    return timings, failed
 
 
 def _fairness_rows(ctx, built: dict) -> None:
@@ -257,19 +200,6 @@ def _fairness_rows(ctx, built: dict) -> None:
                                                                  f"allframe: {json.dumps(mine, sort_keys=True)}")
 
 
-def _instruction_row(ctx, base: dict, built, o: str) -> None:
-    if not built.ok:
-        ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed", detail=built.failure_text())
-        return
-    n1, n2 = OPERATIONS[o].callgrind_n
-    try:
-        per = callgrind.per_operation([str(built.executable), o], n1, n2)
-        ctx.record(**base, metric="instructions_per_op", unit="instructions", value=per.instructions,
-                   detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})")
-    except callgrind.CallgrindError as e:
-        ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed", detail=f"callgrind failed:\n{e}")
-
-
 def _memory_rows(ctx, lib: str, built, n: int) -> None:
     """Bytes per event of the library's in-memory store holding n events: the RSS with the store built
     minus the RSS before it, over n (aggregates of 100 events, one append per aggregate)."""
@@ -282,7 +212,7 @@ def _memory_rows(ctx, lib: str, built, n: int) -> None:
     held, before = (r.rss_at("appended"), r.rss_at("ready")) if r.ok else (None, None)
     if held is None or before is None:
         ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed",
-                   detail=_why_failed(r) if not r.ok else "no RSS sample at ready/appended")
+                   detail=why_failed(r) if not r.ok else "no RSS sample at ready/appended")
         return
     if held <= before:   # RSS moves in pages and the allocator keeps slack: a small store may not show at all
         ctx.record(**base, metric="bytes_per_event", unit="bytes", status="not_measured",
@@ -313,7 +243,7 @@ def _projection_memory_rows(ctx, built, n: int) -> None:
         hi = (r.rss_at(after) if after else r.peak_rss_bytes) if r.ok else None
         if lo is None or hi is None:
             ctx.record(**base, variant=variant, status="failed",
-                       detail=_why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}")
+                       detail=why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}")
             continue
         how = f"(RSS at {after} - RSS at {before}) / events" if after else f"(kernel VmHWM - RSS at {before}) / events"
         ctx.record(**base, variant=variant, value=(hi - lo) / n, detail=how)

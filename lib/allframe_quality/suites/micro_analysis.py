@@ -7,17 +7,51 @@ instructions and bytes per event (< 1 = AllFrame cheaper). Running lives in micr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from ..core import records
+from ..verdict import stats
 from ..config.budgets import Budgets
 from ..core.records import headline
 from ..verdict.verdicts import Finding, Verdict
 
 SUITE = "micro"
+
+
+# The catalogue of operations, each with the libraries that implement it (the runner and this analysis read it).
+@dataclass(frozen=True)
+class Operation:
+    config: str               # the operation as the report groups it
+    variant: str              # its level or store
+    libraries: tuple[str, ...]
+    callgrind_n: tuple[int, int]
+    prd: str | None = None    # the [cqrs.operations] entry whose PRD target is drawn as reference
+
+
+OPERATIONS = {
+    "decide": Operation("decide", "pure decision", ("allframe", "cqrs-es"), (200, 2200), "command_dispatch"),
+    "end_to_end_memory": Operation("end_to_end", "memory", ("allframe", "cqrs-es"), (200, 2200)),
+    "append_memory": Operation("append", "memory", ("allframe", "cqrs-es"), (200, 2200), "event_append_memory"),
+    "append_sqlite": Operation("append", "sqlite", ("allframe", "sqlite-es"), (20, 220), "event_append_sqlite"),
+    # two multiples of the crates' REPLAY_CHUNK: the same store is built at both counts, so set-up cancels
+    "projection_update": Operation("projection_update", "memory", ("allframe", "cqrs-es"), (10_000, 30_000),
+                                   "projection_update"),
+    "replay": Operation("replay", "memory", ("allframe", "cqrs-es"), (10_000, 30_000)),
+    # AllFrame has no PostgreSQL store (NO_ALLFRAME_POSTGRES): a not-measured row stands in its place
+    "end_to_end_postgres": Operation("end_to_end", "postgres", ("esrs",), (20, 220)),
+    "append_postgres": Operation("append", "postgres", ("esrs",), (20, 220)),
+    "saga_2step": Operation("saga", "2 steps", ("allframe", "handwritten"), (200, 2200), "saga_2step"),
+    "saga_compensation": Operation("saga", "compensation", ("allframe", "handwritten"), (200, 2200)),
+    "route_name_10": Operation("route", "by name, 10 routes", ("allframe",), (1000, 11000)),
+    "route_name_100": Operation("route", "by name, 100 routes", ("allframe",), (1000, 11000)),
+    "route_path_10": Operation("route", "by path, 10 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
+    "route_path_100": Operation("route", "by path, 100 routes", ("allframe", "axum", "matchit"), (1000, 11000)),
+    "json_small": Operation("serialization", "small", ("allframe", "serde_json"), (1000, 11000)),
+    "json_order": Operation("serialization", "order", ("allframe", "serde_json"), (1000, 11000)),
+}
 COLORS = {"allframe": "#2f6fdf", "cqrs-es": "#e07b39", "sqlite-es": "#b5651d", "esrs": "#3aa876", "handwritten": "#7a5cc7",
           "axum": "#c94c6d", "matchit": "#8c6d31", "serde_json": "#555555", "disintegrate": "#17becf"}
 # The operations the CQRS and memory pages show beside their own figures.
@@ -41,10 +75,8 @@ def _paired_speed(df: pd.DataFrame, key: tuple, peer: str) -> tuple[float, float
     rounds = sorted(set(a.index) & set(p.index))
     if len(rounds) >= 2:
         a, p = a.loc[rounds].to_numpy(float), p.loc[rounds].to_numpy(float)
-        idx = np.random.default_rng(0).integers(0, len(rounds), (2000, len(rounds)))
-        boot = p[idx].mean(axis=1) / a[idx].mean(axis=1)
-        lo, hi = np.quantile(boot, [0.025, 0.975])
-        return float(p.mean() / a.mean()), float(lo), float(hi), f"bootstrap 95% over {len(rounds)} paired rounds"
+        lo, hi = stats.ratio_interval(p, a)
+        return float(p.mean() / a.mean()), lo, hi, f"bootstrap 95% over {len(rounds)} paired rounds"
     ns = _ok(df, "ns_per_op")
     ns = ns[(ns["config"] == config) & (ns["variant"] == variant)].set_index("subject")
     af, pe = ns.loc["allframe"], ns.loc[peer]
@@ -82,7 +114,6 @@ def ratio_rows(df: pd.DataFrame) -> list[dict]:
 
 def table(df: pd.DataFrame, b: Budgets | None = None) -> pd.DataFrame:
     """Operation × library: ops/s with its interval, ns/op, instructions/op, bytes/event; the PRD target where one applies."""
-    from .micro import OPERATIONS
     prd = {(o.config, o.variant): o.prd for o in OPERATIONS.values() if o.prd}
     rows = []
     keys = df[df["config"].isin({o.config for o in OPERATIONS.values()} | set(MEMORY_CONFIGS))]
@@ -272,3 +303,8 @@ def sweep_chart(p: pd.DataFrame, subtitle: str, reference: float | None = None) 
     return alt.layer(*layers).properties(width=640, title=alt.TitleParams(
         "AllFrame: a projection's memory beside its event store's" + (" (amber: the PRD's bound)" if reference else ""),
         subtitle=subtitle))
+
+
+def sweep_table(sweep: pd.DataFrame) -> pd.DataFrame:
+    """projection_sweep() as event count × part (the store, what the rebuild leaves, its peak): bytes per event."""
+    return sweep.pivot(index="events", columns="part", values="bytes/event")

@@ -15,7 +15,7 @@ import os
 
 from ..tools import callgrind
 from ..core import paths
-from .memory import _why_failed, run_probe
+from ..tools.probe import run_probe, why_failed
 from ..core.procs import run
 
 WORKSPACE = "micro-backends"
@@ -115,6 +115,6 @@ def _memory_row(ctx, name: str, exe, n: int) -> None:
     r = run_probe([str(exe), "memory", str(n)])
     held, before = (r.rss_at("appended"), r.rss_at("ready")) if r.ok else (None, None)
     if held is None or before is None:
-        ctx.record(**base, status="failed", detail=_why_failed(r) if not r.ok else "no RSS sample at ready/appended")
+        ctx.record(**base, status="failed", detail=why_failed(r) if not r.ok else "no RSS sample at ready/appended")
         return
     ctx.record(**base, value=(held - before) / n, detail="(RSS with the store built - RSS before) / events")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pandas as pd
 
 from ..tools import bloat, cargo
 from . import contract
+from ..tools.binaries import stripped_size  # noqa: F401 (releases reads it here)
 from ..core.procs import say
 from ..config.budgets import Budgets, pick
 from ..config import budgets as budgets_mod
@@ -44,15 +44,6 @@ def plan(b: Budgets, configurations: Sequence[str] | None = None, peers: bool | 
     targets = [Target("allframe", c.name, PROBE, c.features) for c in configs]
     targets += [Target(p.name, "hello-world", p.package) for p in chosen_peers]
     return targets, profiles
-
-
-def stripped_size(executable: Path) -> int:
-    """Bytes of a copy of the executable after `strip` (symbols and debug info removed)."""
-    strip = cargo.require("strip")
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "stripped"
-        subprocess.run([strip, "-o", str(out), str(executable)], check=True, capture_output=True)
-        return out.stat().st_size
 
 
 def run_probe(executable: Path, timeout: float = 60) -> dict:

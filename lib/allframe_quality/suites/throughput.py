@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -22,27 +21,19 @@ import pandas as pd
 import psutil
 
 from . import contract
+from ..core import registry
 from ..tools import tfb_verify, wrk
 from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick_names
 from ..tools.cgroups import CpuQuota
-from .memory import vm_hwm
+from ..tools.probe import vm_hwm
+from ..tools.cpu import cores, pin
 from ..tools.postgres import FORTUNES, Postgres, free_port
 from ..core.procs import kill_group, say, spawn
 from .throughput_analysis import SUITE
 PACKAGE = "tfb"
-FRAMEWORKS = {"allframe": "tfb-allframe", "axum": "tfb-axum", "actix": "tfb-actix", "hyper": "tfb-hyper"}
+FRAMEWORKS = {f: f"tfb-{f}" for f in registry.THROUGHPUT_FRAMEWORKS}   # framework -> its server package
 TESTS = tfb_verify.TESTS
-
-
-def cores() -> tuple[int, int]:
-    """(server core, load-generator core): the first and last cores this process may use."""
-    c = sorted(os.sched_getaffinity(0))
-    return c[0], c[-1]
-
-
-def pin(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and len(os.sched_getaffinity(0)) > 1 else []
 
 
 @dataclass
@@ -64,6 +55,8 @@ class Server:
             return t.user + t.system
         except psutil.Error:
             return float("nan")
+
+
 
 
 def start_server(framework: str, exe: Path, db_url: str, core: int, logdir: Path, pool: int = 4,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import stats
+
 NO_CHANGE, WITHIN_NOISE, IMPROVED, REGRESSED = "no change", "within noise", "improved", "regressed"
 
 
@@ -31,12 +33,7 @@ def compare_samples(baseline: np.ndarray, current: np.ndarray, *, noise_pct: flo
     b, c = np.asarray(baseline, float), np.asarray(current, float)
     if len(b) < 2 or len(c) < 2:
         raise ValueError("a comparison needs at least two samples on each side")
-    rng = np.random.default_rng(seed)
-    bm = rng.choice(b, (resamples, len(b))).mean(axis=1)
-    cm = rng.choice(c, (resamples, len(c))).mean(axis=1)
-    rel = (cm / bm - 1) * 100
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(rel, [alpha, 1 - alpha])
+    lo, hi = stats.relative_change_interval(b, c, confidence=confidence, resamples=resamples, seed=seed)
     point = (c.mean() / b.mean() - 1) * 100
     return Change(b.mean(), c.mean(), point, lo, hi, _verdict(lo, hi, noise_pct, lower_is_better))
 
@@ -452,9 +449,7 @@ def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 
             if len(both) < min_rounds:
                 raise ValueError(f"{describe(row)}: {len(both)} paired rounds, fewer than {min_rounds}")
             ratios = (both["b"] / both["a"]).to_numpy(float)
-            rng = np.random.default_rng(seed)
-            boot = rng.choice(ratios, (resamples, len(ratios))).mean(axis=1)
-            lo, hi = ((np.quantile(boot, [0.025, 0.975]) - 1) * 100)
+            lo, hi = ((np.array(stats.mean_interval(ratios, resamples=resamples, seed=seed)) - 1) * 100)
             pct = (ratios.mean() - 1) * 100
             real = lo > 0 or hi < 0
             past = lo > threshold_pct or hi < -threshold_pct
