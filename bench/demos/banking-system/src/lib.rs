@@ -1,33 +1,39 @@
 //! banking-system: the PRD's scenario 4 (saga orchestration) built on AllFrame 0.1.28.
 //!
-//! From AllFrame (allframe-core, features `cqrs`, `cqrs-sqlite`): `EventStore` over `SqliteEventStoreBackend`
-//! (the audit trail), `Aggregate` (accounts folded from their streams), `CommandBus` (open account, deposit,
-//! transfer), `QueryBus` (account, history), `SagaOrchestrator` + `OrchestratorSagaStep` (transfers: debit →
-//! fraud check → credit, per-step `timeout_duration`, reverse compensation), `router::Router` +
-//! `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1 document).
-//! From other crates: axum 0.8 serves HTTP (AllFrame's `RestAdapter` serves none), tokio, serde, uuid.
+//! From AllFrame (allframe-core, features `cqrs`, `cqrs-sqlite`): `EventStore` over
+//! `SqliteEventStoreBackend` (the audit trail), `Aggregate` (accounts folded from their streams),
+//! `CommandBus` (open account, deposit, transfer), `QueryBus` (account, history), `SagaOrchestrator` +
+//! `OrchestratorSagaStep` (transfers: debit → fraud check → credit, per-step `timeout_duration`,
+//! reverse compensation), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1
+//! document). From other crates: axum 0.8 serves HTTP (AllFrame's `RestAdapter` serves none), tokio,
+//! serde, uuid, thiserror; `demo-support` has the JSON errors, extractors and serving all demos share.
 pub mod domain;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
-use allframe_core::cqrs::{
-    Command, CommandBus, CommandError, CommandHandler, CommandResult, Query, QueryBus, QueryError, QueryHandler,
-    QueryResult, SagaDefinition, SagaOrchestrator, SqliteEventStoreBackend, ValidationError,
-};
-// Not `cqrs::SagaError`: that is another enum, of the older `saga` module.
 use allframe_core::cqrs::saga_orchestrator::SagaError;
+use allframe_core::cqrs::{
+    Command, CommandBus, CommandError, CommandHandler, CommandResult, Query, QueryBus, QueryError,
+    QueryHandler, QueryResult, SagaDefinition, SagaOrchestrator, SqliteEventStoreBackend,
+    ValidationError,
+};
 use allframe_core::router::{OpenApiGenerator, RouteMetadata, Router as AfRouter};
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
-    Json, Router,
+    Router,
+};
+use demo_support::{
+    error::ApiError,
+    extract::{Json, Path},
+    locks::KeyedLocks,
 };
 use domain::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::Mutex;
+use tokio_util::task::TaskTracker;
 
 /// Start-up settings. `db` is the SQLite file of the event store (`:memory:` keeps it in memory).
 #[derive(Clone)]
@@ -38,30 +44,65 @@ pub struct Config {
     pub credit_timeout: Duration,
 }
 
-impl Default for Config {
+impl Config {
+    /// Transfers over 10,000.00 are stopped; the partner bank answers after 1.5 s, too late for the
+    /// credit step's 300 ms.
+    pub fn new(db: &str) -> Self {
+        Config {
+            db: db.into(),
+            fraud_limit_cents: 1_000_000,
+            partner_delay: Duration::from_millis(1500),
+            credit_timeout: Duration::from_millis(300),
+        }
+    }
+
     /// `BANK_DB` names the SQLite file; by default the audit trail lives in memory.
-    fn default() -> Self {
-        let db = std::env::var("BANK_DB").unwrap_or_else(|_| ":memory:".into());
-        let (partner_delay, credit_timeout) = (Duration::from_millis(1500), Duration::from_millis(300));
-        Config { db, fraud_limit_cents: 1_000_000, partner_delay, credit_timeout }
+    pub fn from_env() -> Self {
+        Config::new(&std::env::var("BANK_DB").unwrap_or_else(|_| ":memory:".into()))
     }
 }
 
+/// An amount of cents, 1 to `i64::MAX` (balances are `i64`); anything else is refused as the JSON is
+/// read (422).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Cents(pub u64);
+
+impl TryFrom<u64> for Cents {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        match i64::try_from(n) {
+            Ok(n) if n > 0 => Ok(Cents(n.unsigned_abs())),
+            _ => Err(format!("amount_cents must be between 1 and {}", i64::MAX)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenAccount {
     pub account_id: String,
     pub owner: String,
+    #[serde(default)]
     pub external: bool,
 }
 impl Command for OpenAccount {}
+
 pub struct Deposit {
     pub account_id: String,
-    pub amount_cents: u64,
+    pub amount_cents: Cents,
 }
 impl Command for Deposit {}
+
+/// `transfer_id` is optional: a client that gives its own can ask for the outcome even if it went
+/// away before the answer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferMoney {
     pub from: String,
     pub to: String,
-    pub amount_cents: u64,
+    pub amount_cents: Cents,
+    pub transfer_id: Option<String>,
 }
 impl Command for TransferMoney {}
 
@@ -70,96 +111,202 @@ pub struct Bank {
     store: Store,
     config: Config,
     sagas: SagaOrchestrator<BankEvent>,
-    /// One money movement at a time: a balance is checked and debited without a race.
-    lock: Arc<Mutex<()>>,
+    /// One lock per stream: every check-then-append holds the lock of the stream it appends to.
+    locks: KeyedLocks,
 }
 
-fn invalid(field: &str, message: &str) -> CommandError {
-    CommandError::Validation(vec![ValidationError::new(field, message)])
+fn valid_id(field: &str, id: &str) -> Result<(), CommandError> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    if (1..=64).contains(&id.len()) && id.chars().all(ok) {
+        return Ok(());
+    }
+    let error = ValidationError::new(field, "1 to 64 letters, digits and '-'");
+    Err(CommandError::Validation(vec![error]))
 }
 
 impl Bank {
     async fn record(&self, stream_name: String, event: BankEvent) -> CommandResult<BankEvent> {
-        self.store.append(&stream_name, vec![event.clone()]).await.map_err(CommandError::Internal)?;
+        let stored = self.store.append(&stream_name, vec![event.clone()]).await;
+        stored.map_err(CommandError::Internal)?;
         Ok(vec![event])
     }
+
     async fn existing(&self, id: &str) -> Result<Account, CommandError> {
-        let found = account(&self.store, id).await.map_err(CommandError::Internal)?;
+        let found = account(&self.store, id)
+            .await
+            .map_err(CommandError::Internal)?;
         found.ok_or_else(|| CommandError::NotFound(format!("account {id} not found")))
     }
+
+    /// Ends a transfer whatever happened: settles it, then writes its one outcome event.
+    async fn finish(
+        &self,
+        t: &Transfer,
+        result: Result<(), SagaError>,
+    ) -> CommandResult<BankEvent> {
+        let reversal = t.settle().await;
+        let transfer_id = t.request.transfer_id.clone();
+        if t.credited().await {
+            return self.completed(transfer_id).await;
+        }
+        let (step, kind) = match &result {
+            Ok(()) => (String::new(), Cause::Internal),
+            Err(SagaError::Timeout { step_index, .. }) => {
+                (STEPS[*step_index].into(), Cause::Timeout)
+            }
+            Err(SagaError::StepFailed { step_name, .. }) => {
+                let cause = t.progress.lock().await.cause;
+                (step_name.clone(), cause.unwrap_or(Cause::Internal))
+            }
+            Err(_) => (String::new(), Cause::Internal),
+        };
+        let reason = match (&result, &reversal) {
+            (_, Err(cause)) => format!("the debit could not be reversed: {cause}"),
+            (Err(e), _) => e.to_string(),
+            (Ok(()), _) => kind.to_string(),
+        };
+        let mut events = reversal.ok().flatten().into_iter().collect::<Vec<_>>();
+        let failed = BankEvent::TransferFailed {
+            transfer_id: transfer_id.clone(),
+            step,
+            kind,
+            reason,
+        };
+        events.extend(
+            self.record(stream("transfer", &transfer_id), failed)
+                .await?,
+        );
+        Ok(events)
+    }
+
+    async fn completed(&self, transfer_id: String) -> CommandResult<BankEvent> {
+        let stream_name = stream("transfer", &transfer_id);
+        self.record(stream_name, BankEvent::TransferCompleted { transfer_id })
+            .await
+    }
+
+    /// Transfers that a crash left without an outcome are finished at start-up.
+    async fn recover(&self) -> Result<usize, String> {
+        let events = self.store.get_all_events().await?;
+        let finished: HashSet<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                BankEvent::TransferCompleted { transfer_id }
+                | BankEvent::TransferFailed { transfer_id, .. } => Some(transfer_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut recovered = 0;
+        for event in &events {
+            let BankEvent::TransferRequested(request) = event else {
+                continue;
+            };
+            if finished.contains(request.transfer_id.as_str()) {
+                continue;
+            }
+            let t = Transfer::resume(request.clone(), &events, self.store.clone()).await;
+            t.progress.lock().await.cause = Some(Cause::Interrupted);
+            let interrupted = SagaError::StepFailed {
+                step_index: 0,
+                step_name: "restart".into(),
+                error: Cause::Interrupted.to_string(),
+            };
+            self.finish(&t, Err(interrupted))
+                .await
+                .map_err(|e| e.to_string())?;
+            recovered += 1;
+        }
+        Ok(recovered)
+    }
 }
+
+const STEPS: [&str; 3] = ["debit-source", "fraud-check", "credit-destination"];
 
 #[async_trait::async_trait]
 impl CommandHandler<OpenAccount, BankEvent> for Bank {
     async fn handle(&self, c: OpenAccount) -> CommandResult<BankEvent> {
-        if c.account_id.is_empty() || !c.account_id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
-            return Err(invalid("account_id", "letters, digits and '-' only"));
-        }
+        valid_id("account_id", &c.account_id)?;
+        let stream_name = stream("account", &c.account_id);
+        let _lock = self.locks.lock(&stream_name).await;
         if self.existing(&c.account_id).await.is_ok() {
-            return Err(CommandError::AlreadyExecuted(format!("account {} exists", c.account_id)));
+            let exists = format!("account {} exists", c.account_id);
+            return Err(CommandError::AlreadyExecuted(exists));
         }
-        let (account_id, owner, external) = (c.account_id.clone(), c.owner, c.external);
-        self.record(stream("account", &c.account_id), BankEvent::AccountOpened { account_id, owner, external }).await
+        let opened = BankEvent::AccountOpened {
+            account_id: c.account_id,
+            owner: c.owner,
+            external: c.external,
+        };
+        self.record(stream_name, opened).await
     }
 }
 
 #[async_trait::async_trait]
 impl CommandHandler<Deposit, BankEvent> for Bank {
     async fn handle(&self, c: Deposit) -> CommandResult<BankEvent> {
-        if c.amount_cents == 0 {
-            return Err(invalid("amount_cents", "must be positive"));
+        let stream_name = stream("account", &c.account_id);
+        let _lock = self.locks.lock(&stream_name).await;
+        let balance = self.existing(&c.account_id).await?.balance_cents;
+        if balance.checked_add_unsigned(c.amount_cents.0).is_none() {
+            let overflow = format!("the deposit would overflow the balance of {}", c.account_id);
+            return Err(CommandError::BusinessLogic(overflow));
         }
-        self.existing(&c.account_id).await?;
-        let event = BankEvent::Deposited { account_id: c.account_id.clone(), amount_cents: c.amount_cents };
-        self.record(stream("account", &c.account_id), event).await
+        let deposited = BankEvent::Deposited(Movement {
+            account_id: c.account_id,
+            transfer_id: String::new(),
+            amount_cents: c.amount_cents.0,
+        });
+        self.record(stream_name, deposited).await
     }
 }
 
-/// Runs the transfer saga. A refused transfer is still a processed command: its outcome, `TransferCompleted`
-/// or `TransferFailed`, is the last event returned.
+/// Runs the transfer saga. A refused transfer is still a processed command: its outcome,
+/// `TransferCompleted` or `TransferFailed`, is the last event returned.
 #[async_trait::async_trait]
 impl CommandHandler<TransferMoney, BankEvent> for Bank {
     async fn handle(&self, c: TransferMoney) -> CommandResult<BankEvent> {
-        if c.amount_cents == 0 {
-            return Err(invalid("amount_cents", "must be positive"));
+        let id = c
+            .transfer_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        valid_id("transfer_id", &id)?;
+        let stream_name = stream("transfer", &id);
+        let _lock = self.locks.lock(&stream_name).await;
+        let known = self.store.get_events(&stream_name).await;
+        if !known.map_err(CommandError::Internal)?.is_empty() {
+            return Err(CommandError::AlreadyExecuted(format!(
+                "transfer {id} exists"
+            )));
         }
-        let _one_at_a_time = self.lock.lock().await;
         self.existing(&c.from).await?;
         self.existing(&c.to).await?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let (from, to, amount_cents) = (c.from, c.to, c.amount_cents);
-        let requested =
-            BankEvent::TransferRequested { transfer_id: id.clone(), from: from.clone(), to: to.clone(), amount_cents };
-        let mut events = self.record(stream("transfer", &id), requested).await?;
-        let t = Transfer { store: self.store.clone(), id: id.clone(), from, to, amount_cents };
-        let (delay, timeout) = (self.config.partner_delay, self.config.credit_timeout);
+        let request = TransferRequest {
+            transfer_id: id.clone(),
+            from: c.from,
+            to: c.to,
+            amount_cents: c.amount_cents.0,
+        };
+        let requested = BankEvent::TransferRequested(request.clone());
+        let mut events = self.record(stream_name, requested).await?;
+        let t = Transfer::new(request, self.store.clone(), self.locks.clone());
         let saga = SagaDefinition::new(format!("transfer-{id}"))
             .add_step(DebitSource(t.clone()))
-            .add_step(FraudCheck(t.clone(), self.config.fraud_limit_cents))
-            .add_step(CreditDestination { transfer: t, delay, timeout });
-        let outcome = match self.sagas.execute(saga).await {
-            Ok(done) => {
-                events.extend(done);
-                BankEvent::TransferCompleted { transfer_id: id.clone() }
-            }
-            Err(e) => {
-                let (step, kind) = match &e {
-                    SagaError::StepFailed { step_name, .. } if step_name == "fraud-check" => {
-                        (step_name.clone(), "fraud")
-                    }
-                    SagaError::StepFailed { step_name, .. } => (step_name.clone(), "insufficient_funds"),
-                    SagaError::Timeout { step_index, .. } => (STEPS[*step_index].into(), "timeout"),
-                    _ => (String::new(), "internal"),
-                };
-                BankEvent::TransferFailed { transfer_id: id.clone(), step, kind: kind.into(), reason: e.to_string() }
-            }
-        };
-        events.extend(self.record(stream("transfer", &id), outcome).await?);
+            .add_step(FraudCheck {
+                transfer: t.clone(),
+                limit_cents: self.config.fraud_limit_cents,
+            })
+            .add_step(CreditDestination {
+                transfer: t.clone(),
+                delay: self.config.partner_delay,
+                timeout: self.config.credit_timeout,
+            });
+        let result = self.sagas.execute(saga).await;
+        if let Ok(done) = &result {
+            events.extend(done.iter().cloned());
+        }
+        events.extend(self.finish(&t, result.map(|_| ())).await?);
         Ok(events)
     }
 }
-
-const STEPS: [&str; 3] = ["debit-source", "fraud-check", "credit-destination"];
 
 pub struct GetAccount(pub String);
 impl Query for GetAccount {}
@@ -170,14 +317,72 @@ impl Query for GetStream {}
 #[async_trait::async_trait]
 impl QueryHandler<GetAccount, Option<Account>> for Bank {
     async fn handle(&self, q: GetAccount) -> QueryResult<Option<Account>> {
-        account(&self.store, &q.0).await.map_err(QueryError::Internal)
+        account(&self.store, &q.0)
+            .await
+            .map_err(QueryError::Internal)
     }
 }
 
 #[async_trait::async_trait]
 impl QueryHandler<GetStream, Vec<BankEvent>> for Bank {
     async fn handle(&self, q: GetStream) -> QueryResult<Vec<BankEvent>> {
-        self.store.get_events(&q.0).await.map_err(QueryError::Internal)
+        self.store
+            .get_events(&q.0)
+            .await
+            .map_err(QueryError::Internal)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BankError {
+    #[error("account {0} not found")]
+    AccountNotFound(String),
+    #[error("transfer {0} not found")]
+    TransferNotFound(String),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("event store: {0}")]
+    Store(String),
+    #[error("transfer task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl ApiError for BankError {
+    fn status_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            BankError::AccountNotFound(_) => (StatusCode::NOT_FOUND, "account_not_found"),
+            BankError::TransferNotFound(_) => (StatusCode::NOT_FOUND, "transfer_not_found"),
+            // Ids are the only fields commands validate (amounts are checked as the JSON is read).
+            BankError::Command(CommandError::Validation(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id")
+            }
+            // The one business rule a command refuses with an error (a refused transfer is an outcome).
+            BankError::Command(CommandError::BusinessLogic(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "balance_overflow")
+            }
+            BankError::Command(CommandError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "account_not_found")
+            }
+            BankError::Command(CommandError::AlreadyExecuted(_)) => {
+                (StatusCode::CONFLICT, "already_exists")
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+demo_support::json_error!(BankError);
+
+/// The status of a refused transfer, by its cause.
+fn failure_status(cause: Cause) -> StatusCode {
+    match cause {
+        Cause::InsufficientFunds | Cause::BalanceOverflow => StatusCode::UNPROCESSABLE_ENTITY,
+        Cause::Fraud => StatusCode::FORBIDDEN,
+        Cause::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        Cause::AccountNotFound => StatusCode::NOT_FOUND,
+        Cause::Interrupted | Cause::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -186,194 +391,280 @@ pub struct AppState {
     commands: CommandBus<BankEvent>,
     queries: QueryBus,
     store: Store,
+    tasks: TaskTracker,
 }
 
-/// Every error leaves as JSON: `{"error": "...", "status": 4xx}`.
-pub struct ApiError(StatusCode, String);
+type Answer<T> = Result<Json<T>, BankError>;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1, "status": self.0.as_u16() }))).into_response()
+async fn open_account(
+    s: State<AppState>,
+    Json(c): Json<OpenAccount>,
+) -> Result<(StatusCode, Json<Account>), BankError> {
+    let id = c.account_id.clone();
+    s.commands.dispatch(c).await?;
+    get_account(s, Path(id))
+        .await
+        .map(|a| (StatusCode::CREATED, a))
+}
+
+async fn get_account(State(s): State<AppState>, Path(id): Path<String>) -> Answer<Account> {
+    let found = s
+        .queries
+        .dispatch::<GetAccount, Option<Account>>(GetAccount(id.clone()))
+        .await?;
+    found.map(Json).ok_or(BankError::AccountNotFound(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amount {
+    amount_cents: Cents,
+}
+
+async fn deposit(
+    s: State<AppState>,
+    Path(id): Path<String>,
+    Json(b): Json<Amount>,
+) -> Answer<Account> {
+    let account_id = id.clone();
+    let amount_cents = b.amount_cents;
+    s.commands
+        .dispatch(Deposit {
+            account_id,
+            amount_cents,
+        })
+        .await?;
+    get_account(s, Path(id)).await
+}
+
+async fn events(s: &AppState, kind: &str, id: &str) -> Result<Vec<BankEvent>, BankError> {
+    let query = GetStream(stream(kind, id));
+    Ok(s.queries.dispatch::<GetStream, _>(query).await?)
+}
+
+async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankEvent>> {
+    if s.queries
+        .dispatch::<GetAccount, Option<Account>>(GetAccount(id.clone()))
+        .await?
+        .is_none()
+    {
+        return Err(BankError::AccountNotFound(id));
     }
+    Ok(Json(events(&s, "account", &id).await?))
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        ApiError(r.status(), r.body_text())
-    }
-}
-
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
-        let status = match &e {
-            CommandError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CommandError::NotFound(_) => StatusCode::NOT_FOUND,
-            CommandError::BusinessLogic(_) | CommandError::AlreadyExecuted(_) => StatusCode::CONFLICT,
-            CommandError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError(status, e.to_string())
-    }
-}
-
-impl From<QueryError> for ApiError {
-    fn from(e: QueryError) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    }
-}
-
-/// axum's `Json`, with its rejections (malformed JSON, wrong types, no content type) turned into `ApiError`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(T);
-
-type ApiResult = Result<Response, ApiError>;
-
-fn ok(status: StatusCode, body: impl serde::Serialize) -> ApiResult {
+/// The saga runs in a task of its own, so it completes or compensates even when the client goes
+/// away. 201 when the money moved; otherwise the JSON error shape plus `transfer_id` and the events.
+async fn transfer(
+    State(s): State<AppState>,
+    Json(c): Json<TransferMoney>,
+) -> Result<Response, BankError> {
+    let commands = s.commands.clone();
+    let events = s
+        .tasks
+        .spawn(async move { commands.dispatch(c).await })
+        .await??;
+    let (status, mut body) = match events.last() {
+        Some(BankEvent::TransferFailed {
+            transfer_id,
+            kind,
+            reason,
+            ..
+        }) => {
+            let body = json!({"error": reason, "code": kind, "transfer_id": transfer_id});
+            (failure_status(*kind), body)
+        }
+        Some(BankEvent::TransferCompleted { transfer_id }) => {
+            (StatusCode::CREATED, json!({ "transfer_id": transfer_id }))
+        }
+        _ => return Err(BankError::Store("the transfer has no outcome".into())),
+    };
+    body["status"] = status.as_u16().into();
+    body["events"] = json!(events);
     Ok((status, Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct NewAccount {
-    account_id: String,
-    owner: String,
-    #[serde(default)]
-    external: bool,
-}
-
-async fn open_account(State(s): State<AppState>, Body(b): Body<NewAccount>) -> ApiResult {
-    let id = b.account_id.clone();
-    s.commands.dispatch(OpenAccount { account_id: b.account_id, owner: b.owner, external: b.external }).await?;
-    get_account(State(s), Path(id)).await.map(|r| (StatusCode::CREATED, r).into_response())
-}
-
-async fn get_account(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let found = s.queries.dispatch::<GetAccount, Option<Account>>(GetAccount(id.clone())).await?;
-    ok(StatusCode::OK, found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("account {id} not found")))?)
-}
-
-#[derive(Deserialize)]
-pub struct Amount {
-    amount_cents: u64,
-}
-
-async fn deposit(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<Amount>) -> ApiResult {
-    s.commands.dispatch(Deposit { account_id: id.clone(), amount_cents: b.amount_cents }).await?;
-    get_account(State(s), Path(id)).await
-}
-
-async fn history(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let events = s.queries.dispatch::<GetStream, Vec<BankEvent>>(GetStream(stream("account", &id))).await?;
-    ok(StatusCode::OK, events)
-}
-
-#[derive(Deserialize)]
-pub struct NewTransfer {
-    from: String,
-    to: String,
-    amount_cents: u64,
-}
-
-/// 201 when the money moved; 422 insufficient funds, 403 fraud stop, 504 timed-out step (each compensated).
-async fn transfer(State(s): State<AppState>, Body(b): Body<NewTransfer>) -> ApiResult {
-    let events = s.commands.dispatch(TransferMoney { from: b.from, to: b.to, amount_cents: b.amount_cents }).await?;
-    let (status, transfer_id, error) = match events.last() {
-        Some(BankEvent::TransferFailed { transfer_id, kind, reason, .. }) => {
-            let status = match kind.as_str() {
-                "fraud" => StatusCode::FORBIDDEN,
-                "timeout" => StatusCode::GATEWAY_TIMEOUT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            (status, transfer_id.clone(), Some(reason.clone()))
-        }
-        Some(BankEvent::TransferCompleted { transfer_id }) => (StatusCode::CREATED, transfer_id.clone(), None),
-        _ => return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "transfer has no outcome".into())),
-    };
-    ok(status, json!({"transfer_id": transfer_id, "error": error, "status": status.as_u16(), "events": events}))
-}
-
-async fn transfer_audit(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let events = s.queries.dispatch::<GetStream, Vec<BankEvent>>(GetStream(stream("transfer", &id))).await?;
+async fn transfer_audit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<Vec<BankEvent>> {
+    let events = events(&s, "transfer", &id).await?;
     if events.is_empty() {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("transfer {id} not found")));
+        return Err(BankError::TransferNotFound(id));
     }
-    ok(StatusCode::OK, events)
+    Ok(Json(events))
 }
 
 /// The whole audit trail, in the order SQLite stored it.
-async fn audit(State(s): State<AppState>) -> ApiResult {
-    ok(StatusCode::OK, s.store.get_all_events().await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?)
+async fn audit(State(s): State<AppState>) -> Answer<Vec<BankEvent>> {
+    Ok(Json(
+        s.store.get_all_events().await.map_err(BankError::Store)?,
+    ))
 }
 
-/// The REST API, one table: each row is served by axum and described on AllFrame's `Router`
-/// (`RouteMetadata`), from which AllFrame's `OpenApiGenerator` writes the OpenAPI 3.1 document.
-fn routes() -> Vec<(&'static str, &'static str, &'static str, MethodRouter<AppState>, Option<Value>)> {
-    let object = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
-    let (s, n) = (json!({"type": "string"}), json!({"type": "integer", "minimum": 1}));
-    let account =
-        object(json!({"account_id": s, "owner": s, "external": {"type": "boolean"}}), &["account_id", "owner"]);
-    let amount = object(json!({"amount_cents": n}), &["amount_cents"]);
-    let transfer_body = object(json!({"from": s, "to": s, "amount_cents": n}), &["from", "to", "amount_cents"]);
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// One row of the REST API: served by axum, described on AllFrame's `Router`.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    description: &'static str,
+    handler: MethodRouter<AppState>,
+    body: Option<Value>,
+    statuses: &'static [u16],
+}
+
+fn route(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    let description = "";
+    let body = None;
+    let statuses = &[200];
+    Route {
+        method,
+        path,
+        description,
+        handler,
+        body,
+        statuses,
+    }
+}
+
+impl Route {
+    fn doc(self, description: &'static str, statuses: &'static [u16]) -> Self {
+        Route {
+            description,
+            statuses,
+            ..self
+        }
+    }
+    fn body(self, properties: Value, required: &[&str]) -> Self {
+        let schema = json!({"type": "object", "properties": properties, "required": required});
+        Route {
+            body: Some(schema),
+            ..self
+        }
+    }
+}
+
+fn routes() -> Vec<Route> {
+    let s = json!({"type": "string"});
+    let cents = json!({"type": "integer", "minimum": 1, "maximum": i64::MAX});
+    let account = json!({"account_id": s, "owner": s, "external": {"type": "boolean"}});
+    let new_transfer = json!({"from": s, "to": s, "amount_cents": cents, "transfer_id": s});
     vec![
-        ("GET", "/health", "Liveness probe", get(|| async { Json(json!({"status": "ok"})) }), None),
-        ("POST", "/accounts", "Open an account (CommandBus)", post(open_account), Some(account)),
-        ("GET", "/accounts/{id}", "Balance, folded from the account's events (QueryBus)", get(get_account), None),
-        ("POST", "/accounts/{id}/deposits", "Deposit (CommandBus)", post(deposit), Some(amount)),
-        ("GET", "/accounts/{id}/transactions", "Transaction history (QueryBus)", get(history), None),
-        ("POST", "/transfers", "Transfer saga: debit, fraud check, credit", post(transfer), Some(transfer_body)),
-        ("GET", "/transfers/{id}", "A transfer's audit trail (QueryBus)", get(transfer_audit), None),
-        ("GET", "/audit", "Every stored event, in order (SQLite event store)", get(audit), None),
+        route("GET", "/health", get(health)).doc("Liveness probe", &[200]),
+        route("POST", "/accounts", post(open_account))
+            .doc(
+                "Open an account (CommandBus)",
+                &[201, 400, 409, 413, 415, 422],
+            )
+            .body(account, &["account_id", "owner"]),
+        route("GET", "/accounts/{id}", get(get_account)).doc(
+            "Balance, folded from the account's events (QueryBus)",
+            &[200, 400, 404],
+        ),
+        route("POST", "/accounts/{id}/deposits", post(deposit))
+            .doc("Deposit (CommandBus)", &[200, 400, 404, 413, 415, 422])
+            .body(json!({ "amount_cents": cents }), &["amount_cents"]),
+        route("GET", "/accounts/{id}/transactions", get(history))
+            .doc("Transaction history (QueryBus)", &[200, 400, 404]),
+        route("POST", "/transfers", post(transfer))
+            .doc(
+                "Transfer saga: debit, fraud check, credit; the outcome is kept under its id",
+                &[201, 400, 403, 404, 409, 413, 415, 422, 504],
+            )
+            .body(new_transfer, &["from", "to", "amount_cents"]),
+        route("GET", "/transfers/{id}", get(transfer_audit)).doc(
+            "A transfer's audit trail, outcome last (QueryBus)",
+            &[200, 400, 404],
+        ),
+        route("GET", "/audit", get(audit)).doc("Every stored event, in order (SQLite)", &[200]),
     ]
 }
 
-/// Builds the application on the configured SQLite event store, opening the demo accounts if missing.
-pub async fn app(config: Config) -> Result<Router, String> {
+/// The OpenAPI 3.1 document, generated by AllFrame from the route table; the statuses and path
+/// parameters, which AllFrame's generator does not write, are added by `demo_support::openapi`.
+fn openapi() -> Value {
+    let mut af_router = AfRouter::new();
+    for r in routes() {
+        let mut meta = RouteMetadata::new(r.path, r.method, "rest").with_description(r.description);
+        meta.request_schema = r.body;
+        af_router.add_route(meta);
+    }
+    let generator = OpenApiGenerator::new("AllFrame banking demo", env!("CARGO_PKG_VERSION"));
+    let mut doc = generator.generate(&af_router);
+    for r in routes() {
+        demo_support::openapi::document(&mut doc, r.method, r.path, r.statuses);
+    }
+    doc["paths"]["/openapi.json"]["get"] = json!({"responses": {"200": {"description": "OK"}}});
+    doc
+}
+
+/// Builds the application on the configured SQLite event store: opens the demo accounts if missing
+/// and finishes the transfers a crash interrupted. The transfer sagas run on `tasks`.
+pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
     let store = Store::with_backend(SqliteEventStoreBackend::new(&config.db).await?);
-    let (sagas, lock) = (SagaOrchestrator::new(), Arc::new(Mutex::new(())));
-    let bank = Bank { store: store.clone(), config, sagas, lock };
-    let (commands, queries) = (CommandBus::new(), QueryBus::new());
+    let bank = Bank {
+        store: store.clone(),
+        config,
+        sagas: SagaOrchestrator::new(),
+        locks: KeyedLocks::default(),
+    };
+    bank.recover().await?;
+    let commands = CommandBus::new();
+    let queries = QueryBus::new();
     commands.register::<OpenAccount, _>(bank.clone()).await;
     commands.register::<Deposit, _>(bank.clone()).await;
     commands.register::<TransferMoney, _>(bank.clone()).await;
-    queries.register::<GetAccount, Option<Account>, _>(bank.clone()).await;
+    queries
+        .register::<GetAccount, Option<Account>, _>(bank.clone())
+        .await;
     queries.register::<GetStream, Vec<BankEvent>, _>(bank).await;
-    for (id, owner, external, deposit) in
-        [("alice", "Alice", false, 500_000), ("bob", "Bob", false, 10_000), ("partner", "Partner Bank", true, 0)]
-    {
-        if account(&store, id).await?.is_none() {
-            let open = OpenAccount { account_id: id.into(), owner: owner.into(), external };
-            commands.dispatch(open).await.map_err(|e| e.to_string())?;
-            if deposit > 0 {
-                commands
-                    .dispatch(Deposit { account_id: id.into(), amount_cents: deposit })
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+    let seeds = [
+        ("alice", "Alice", false, 500_000),
+        ("bob", "Bob", false, 10_000),
+        ("partner", "Partner Bank", true, 0),
+    ];
+    for (id, owner, external, deposit) in seeds {
+        if account(&store, id).await?.is_some() {
+            continue;
+        }
+        let account_id = id.to_string();
+        let owner = owner.to_string();
+        let open = OpenAccount {
+            account_id,
+            owner,
+            external,
+        };
+        commands.dispatch(open).await.map_err(|e| e.to_string())?;
+        if let Ok(amount_cents) = Cents::try_from(deposit) {
+            let account_id = id.to_string();
+            let funded = commands
+                .dispatch(Deposit {
+                    account_id,
+                    amount_cents,
+                })
+                .await;
+            funded.map_err(|e| e.to_string())?;
         }
     }
-    let mut af_router = AfRouter::new();
-    for (method, path, description, _, request) in routes() {
-        let mut meta = RouteMetadata::new(path, method, "rest").with_description(description);
-        meta.request_schema = request;
-        af_router.add_route(meta);
+    let spec = openapi();
+    let mut router = Router::new().route("/openapi.json", get(move || async move { Json(spec) }));
+    for r in routes() {
+        router = router.route(r.path, r.handler);
     }
-    let spec = OpenApiGenerator::new("AllFrame banking demo", env!("CARGO_PKG_VERSION")).generate(&af_router);
-    let mut router = Router::new().route("/openapi.json", get(move || std::future::ready(Json(spec.clone()))));
-    for (_, path, _, method_router, _) in routes() {
-        router = router.route(path, method_router);
-    }
-    let not_found = || async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) };
-    let bad_method = || async { ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()) };
-    let state = AppState { commands, queries, store };
-    Ok(router.fallback(not_found).method_not_allowed_fallback(bad_method).with_state(state))
+    Ok(router.with_state(AppState {
+        commands,
+        queries,
+        store,
+        tasks,
+    }))
 }
 
-/// Serves the app on an already bound listener until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, app(config).await.map_err(std::io::Error::other)?).await
-}
-
-/// Probes of AllFrame 0.1.28 saga behaviour that the README reports under "Findings about AllFrame". Each
-/// passes while the behaviour is as found; a failure means AllFrame changed and the README needs updating.
+/// Probes of AllFrame 0.1.28 saga behaviour that the README reports under "Findings about
+/// AllFrame". Each passes while the behaviour is as found; a failure means AllFrame changed and the
+/// README needs updating.
 #[cfg(test)]
 mod findings {
     use super::*;
@@ -384,10 +675,12 @@ mod findings {
     #[async_trait::async_trait]
     impl allframe_core::cqrs::OrchestratorSagaStep<BankEvent> for Probe {
         async fn execute(&self) -> Result<Vec<BankEvent>, String> {
-            match self.1 {
-                Some(d) => Ok(tokio::time::sleep(d).await).map(|_| vec![]),
-                None if self.0 == "fail" => Err("step failed".into()),
-                None => Ok(vec![]),
+            if let Some(d) = self.1 {
+                tokio::time::sleep(d).await;
+            }
+            match self.0 {
+                "fail" => Err("step failed".into()),
+                _ => Ok(vec![]),
             }
         }
         async fn compensate(&self) -> Result<Vec<BankEvent>, String> {
@@ -404,28 +697,51 @@ mod findings {
         }
     }
 
+    fn saga(id: &str, bad_undo: bool, last: Probe) -> SagaDefinition<BankEvent> {
+        SagaDefinition::new(id)
+            .add_step(Probe("ok", None, bad_undo))
+            .add_step(last)
+    }
+
     #[tokio::test]
     async fn finding_timed_out_saga_is_missing_from_history() {
         let sagas = SagaOrchestrator::<BankEvent>::new();
-        let failed = SagaDefinition::new("a").add_step(Probe("ok", None, false)).add_step(Probe("fail", None, false));
-        assert!(matches!(sagas.execute(failed).await, Err(SagaError::StepFailed { .. })));
+        let failed = saga("a", false, Probe("fail", None, false));
+        assert!(matches!(
+            sagas.execute(failed).await,
+            Err(SagaError::StepFailed { .. })
+        ));
         assert_eq!(sagas.history_count().await, 1);
         let slow = Some(Duration::from_secs(1));
-        let timed_out =
-            SagaDefinition::new("b").add_step(Probe("ok", None, false)).add_step(Probe("slow", slow, false));
-        assert!(matches!(sagas.execute(timed_out).await, Err(SagaError::Timeout { .. })));
-        assert_eq!(sagas.history_count().await, 1, "the timed-out saga left no trace in the history");
+        let timed_out = saga("b", false, Probe("slow", slow, false));
+        assert!(matches!(
+            sagas.execute(timed_out).await,
+            Err(SagaError::Timeout { .. })
+        ));
+        assert_eq!(
+            sagas.history_count().await,
+            1,
+            "the timed-out saga left no trace"
+        );
     }
 
     #[tokio::test]
     async fn finding_failed_compensation_is_not_reported() {
         let sagas = SagaOrchestrator::<BankEvent>::new();
-        let saga = SagaDefinition::new("c").add_step(Probe("ok", None, true)).add_step(Probe("fail", None, false));
-        let result = sagas.execute(saga).await;
-        assert!(matches!(result, Err(SagaError::StepFailed { .. })), "not CompensationFailed: {result:?}");
+        let result = sagas
+            .execute(saga("c", true, Probe("fail", None, false)))
+            .await;
+        assert!(
+            matches!(result, Err(SagaError::StepFailed { .. })),
+            "{result:?}"
+        );
         let slow = Some(Duration::from_secs(1));
-        let saga = SagaDefinition::new("d").add_step(Probe("ok", None, true)).add_step(Probe("slow", slow, false));
-        let result = sagas.execute(saga).await;
-        assert!(matches!(result, Err(SagaError::Timeout { .. })), "not CompensationFailed: {result:?}");
+        let result = sagas
+            .execute(saga("d", true, Probe("slow", slow, false)))
+            .await;
+        assert!(
+            matches!(result, Err(SagaError::Timeout { .. })),
+            "{result:?}"
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! - [`jwt`]: HS256 tokens from `JWT_SECRET` (no fallback), `exp`/`iss`/`aud` required and checked;
 //! - [`serve`]: bind, print `listening on http://ADDR`, serve with tracing, one body limit and graceful
 //!   shutdown;
+//! - [`openapi::document`]: an operation's real statuses and path parameters in AllFrame's OpenAPI
+//!   document;
 //! - [`locks::KeyedLocks`]: one async lock per aggregate, for check-then-append;
 //! - `testing` (feature `testing`): the real app on an ephemeral port, a malformed-input sweep, RSS, and
 //!   the `DEMO_REPORT_DIR` reports.
@@ -12,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod jwt;
 pub mod locks;
+pub mod openapi;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -46,7 +46,10 @@ pub async fn start_with_limit(router: Router, body_limit: usize) -> TestServer {
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
-                let _ = rx.await;
+                // Dropping the `TestServer` leaves the server running; `stop` shuts it down.
+                if rx.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             })
             .await
             .expect("the test server runs");
@@ -196,13 +199,7 @@ pub fn routes_from_openapi(doc: &Value) -> Vec<Route> {
     routes
 }
 
-/// The names of a path template's parameters: `/a/{id}/b/{x}` → `["id", "x"]`.
-pub fn path_params(template: &str) -> Vec<&str> {
-    template
-        .split('/')
-        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-        .collect()
-}
+pub use crate::openapi::path_params;
 
 /// The template with every parameter replaced by `value(name)`.
 pub fn fill_path(template: &str, value: impl Fn(&str) -> String) -> String {
@@ -251,6 +248,8 @@ pub struct SweepReport {
     pub non_json_errors: usize,
     /// Bad tokens a protected route accepted.
     pub accepted_bad_tokens: usize,
+    /// Answers whose status the route's `responses` do not list (counted when `Sweep::documented_only`).
+    pub undocumented_statuses: usize,
     /// One line per failed case.
     pub failures: Vec<String>,
 }
@@ -266,11 +265,18 @@ impl SweepReport {
             "dropped": self.dropped,
             "non_json_errors": self.non_json_errors,
             "accepted_bad_tokens": self.accepted_bad_tokens,
+            "undocumented_statuses": self.undocumented_statuses,
             "failure_examples": self.failures.iter().take(20).collect::<Vec<_>>(),
         })
     }
 
-    fn record(&mut self, label: &str, answer: Result<(u16, Vec<u8>), String>, bad_token: bool) {
+    fn record(
+        &mut self,
+        label: &str,
+        answer: Result<(u16, Vec<u8>), String>,
+        bad_token: bool,
+        documented: Option<&[String]>,
+    ) {
         self.cases += 1;
         let (status, body) = match answer {
             Ok(answer) => answer,
@@ -282,6 +288,11 @@ impl SweepReport {
         };
         let text = String::from_utf8_lossy(&body);
         let brief: String = text.chars().take(160).collect();
+        if documented.is_some_and(|d| !d.contains(&status.to_string())) {
+            self.undocumented_statuses += 1;
+            self.failures
+                .push(format!("{label}: {status} is not documented: {brief}"));
+        }
         if status >= 500 {
             self.server_errors += 1;
             self.failures.push(format!("{label}: {status} {brief}"));
@@ -341,6 +352,8 @@ pub struct Sweep<'a> {
     pub bad_tokens: Vec<(String, String)>,
     /// A valid `Authorization` value sent with the body cases of `auth` routes, so that they reach the body.
     pub good_token: Option<String>,
+    /// Also count as a failure every status the route's documented `responses` do not list.
+    pub documented_only: bool,
 }
 
 impl<'a> Sweep<'a> {
@@ -351,6 +364,7 @@ impl<'a> Sweep<'a> {
             param: Box::new(|_| "sweep".into()),
             bad_tokens: Vec::new(),
             good_token: None,
+            documented_only: false,
         }
     }
 
@@ -365,6 +379,7 @@ impl<'a> Sweep<'a> {
             .expect("HTTP client");
         let mut report = SweepReport::default();
         for route in &self.routes {
+            let documented = self.documented_only.then_some(route.responses.as_slice());
             let concrete = fill_path(&route.path, &self.param);
             for param in path_params(&route.path) {
                 for (case, value) in [
@@ -386,7 +401,7 @@ impl<'a> Sweep<'a> {
                     let answer = self
                         .send(&client, route, &path, Some("application/json"), body)
                         .await;
-                    report.record(&label, answer, false);
+                    report.record(&label, answer, false, documented);
                 }
             }
             let label = format!("{} {} [malformed query]", route.method, route.path);
@@ -398,14 +413,14 @@ impl<'a> Sweep<'a> {
             let answer = self
                 .send(&client, route, &path, Some("application/json"), body)
                 .await;
-            report.record(&label, answer, false);
+            report.record(&label, answer, false, documented);
             if let Some(schema) = &route.body {
                 for (case, content_type, body) in body_cases(schema) {
                     let label = format!("{} {} [{case}]", route.method, route.path);
                     let answer = self
                         .send(&client, route, &concrete, content_type, Some(body))
                         .await;
-                    report.record(&label, answer, false);
+                    report.record(&label, answer, false, documented);
                 }
                 let label = format!("{} {} [body over the limit]", route.method, route.path);
                 let total = (BODY_LIMIT * 2) as u64;
@@ -419,7 +434,7 @@ impl<'a> Sweep<'a> {
                 )
                 .await
                 .map(|a| (a.status, a.body));
-                report.record(&label, answer, false);
+                report.record(&label, answer, false, documented);
             }
             if route.auth {
                 let body = route
@@ -437,7 +452,7 @@ impl<'a> Sweep<'a> {
                         None,
                     )
                     .await;
-                report.record(&label, answer, true);
+                report.record(&label, answer, true, documented);
                 for (case, header) in &self.bad_tokens {
                     let label = format!("{} {} [{case}]", route.method, route.path);
                     let answer = self
@@ -450,7 +465,7 @@ impl<'a> Sweep<'a> {
                             Some(header),
                         )
                         .await;
-                    report.record(&label, answer, true);
+                    report.record(&label, answer, true, documented);
                 }
             }
         }

@@ -1,22 +1,26 @@
 // Shared by the integration tests: the real app on an ephemeral port, spoken to over real HTTP.
 #![allow(dead_code)]
-use std::time::Duration;
-
 use banking_system::Config;
+use demo_support::testing::{self, TestServer};
 use serde_json::Value;
+use tokio_util::task::TaskTracker;
 
-/// A fraud limit of 1,000.00, the partner bank answering after 1.5 s, the credit step giving up after 300 ms.
+/// A fraud limit of 1,000.00, the partner bank answering after 1.5 s, the credit step giving up
+/// after 300 ms.
 pub fn config(db: &str) -> Config {
-    let (partner_delay, credit_timeout) = (Duration::from_millis(1500), Duration::from_millis(300));
-    Config { db: db.into(), fraud_limit_cents: 100_000, partner_delay, credit_timeout }
+    Config {
+        fraud_limit_cents: 100_000,
+        ..Config::new(db)
+    }
+}
+
+pub async fn serve(config: Config) -> TestServer {
+    let app = banking_system::app(config, TaskTracker::new()).await;
+    testing::start(app.expect("the app starts")).await
 }
 
 pub async fn start_with(config: Config) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = banking_system::app(config).await.expect("the app starts");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
+    serve(config).await.base
 }
 
 pub async fn start() -> String {
@@ -29,14 +33,22 @@ pub async fn get(url: String) -> (u16, Value) {
 }
 
 pub async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new().post(url).json(&body).send().await.expect("request completes");
+    let client = reqwest::Client::new();
+    let r = client
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("request completes");
     (r.status().as_u16(), r.json().await.expect("JSON body"))
 }
 
 pub async fn balance(base: &str, account: &str) -> i64 {
-    get(format!("{base}/accounts/{account}")).await.1["balance_cents"].as_i64().unwrap()
+    let account = get(format!("{base}/accounts/{account}")).await.1;
+    account["balance_cents"].as_i64().unwrap()
 }
 
 pub fn types(events: &Value) -> Vec<&str> {
-    events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect()
+    let events = events.as_array().unwrap();
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
 }
