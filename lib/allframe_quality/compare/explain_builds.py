@@ -2,6 +2,9 @@
 most, and copied aside at once (another build into the shared target directory must not swap it)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import filecmp
 import shutil
 import time
 from dataclasses import dataclass
@@ -33,11 +36,37 @@ def executable(side: SideSource, package: str, dest: Path, b: Budgets, *, bin: s
     started = time.monotonic()
     src = allframe_source.resolve(side.version, side.checkout, b)
     ws, extra = allframe_source.workspace(src)
-    built = cargo.build(ws, package, bin=bin, profile=profile, features=features, no_default_features=no_default_features,
-                        extra_args=extra, printer=printer, label=f"{package} for the explanation [{src.label}]")
-    if not built.ok:
-        raise ExplainError(f"could not build {package} again for {src.label} to explain the change:\n"
-                           + built.failure_text(12))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(built.executable, dest)
-    return dest, time.monotonic() - started
+
+    def build() -> Path:
+        built = cargo.build(ws, package, bin=bin, profile=profile, features=features, no_default_features=no_default_features,
+                            extra_args=extra, printer=printer, label=f"{package} for the explanation [{src.label}]")
+        if not built.ok:
+            raise ExplainError(f"could not build {package} again for {src.label} to explain the change:\n"
+                               + built.failure_text(12))
+        return built.executable
+
+    # Another build into the shared target directory (a concurrent run, another source) can replace the
+    # executable between cargo's end and the copy: copied under cargo's own lock, then checked by a second
+    # (fresh, instant) build, which links this source's executable back into place.
+    for _ in range(3):
+        exe = build()
+        with _cargo_lock(exe.parent):
+            shutil.copy2(exe, dest)
+        exe = build()
+        with _cargo_lock(exe.parent):
+            if filecmp.cmp(exe, dest, shallow=False):
+                return dest, time.monotonic() - started
+    raise ExplainError(f"{package} for {src.label}: another build kept replacing the executable in the shared target "
+                       "directory; run the explanation again when the other build is done")
+
+
+@contextlib.contextmanager
+def _cargo_lock(profile_dir: Path):
+    """cargo's exclusive lock on a profile's build directory (flock on .cargo-lock, as cargo takes it)."""
+    with open(profile_dir / ".cargo-lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
