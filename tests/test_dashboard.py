@@ -22,5 +22,5 @@ def test_text_from_data_is_escaped(data_dir, tmp_path, monkeypatch):
     contract.add_to_history(run, "size")
     html = publish.index_html()
     assert "<script>alert" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "&lt;img src=x" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html and "&lt;img src=x" in html
     assert "❌" in html and "Last run</b> 20260101T000000Z-00001" in html

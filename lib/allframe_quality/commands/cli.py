@@ -99,13 +99,7 @@ def _history(a) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["gate"]:
-        return gate_command.main(argv[1:])
-    if argv[:1] == ["pr-check"]:
-        from ..compare import pr_check
-        return pr_check.main(argv[1:])
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="allframe-quality")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("gate", help="check the latest run against quality.toml (see: gate --help)")
@@ -143,7 +137,40 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("comment", help="join Markdown files into one PR comment under GitHub's size limit")
     c.add_argument("files", nargs="+")
     c.add_argument("--out", required=True)
-    a = p.parse_args(argv)
+    return p
+
+
+def _report(a) -> int:
+    names = [n.strip() for n in a.notebooks.split(",") if n.strip()]
+    if not names:
+        print(f"report: --notebooks {a.notebooks!r} names no notebook; valid: {sorted(publish.NOTEBOOKS)}", file=sys.stderr)
+        return 2
+    try:
+        parsed = _params(a.param)
+    except params.ParameterError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    idle = sorted(set(parsed) - set(names))
+    if idle:   # valid for those notebooks (checked above), just not run here: CI passes one list to every job
+        print(f"report: note: parameters for {idle} are not used: this report runs {','.join(names)}", file=sys.stderr)
+    code, result = procs.guarded("report", lambda: publish.report(names, parsed, a.run), errors=(publish.PublishError,),
+                                 interrupted="nothing more was published; the pages from earlier runs are unchanged")
+    if code is not None:
+        return code
+    site, ok = result
+    if not ok:
+        print("report: one or more notebooks failed (see above and site/*.failed.html)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gate"]:
+        return gate_command.main(argv[1:])
+    if argv[:1] == ["pr-check"]:
+        from ..compare import pr_check
+        return pr_check.main(argv[1:])
+    a = _parser().parse_args(argv)
     if a.command == "merge":
         return _merge(a.dirs)
     if a.command == "comment":
@@ -159,33 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "params":
         print(params.listing(a.notebook))
         return 0
-    names = [n.strip() for n in a.notebooks.split(",") if n.strip()]
-    if not names:
-        print(f"report: --notebooks {a.notebooks!r} names no notebook; valid: {sorted(publish.NOTEBOOKS)}", file=sys.stderr)
-        return 2
-    try:
-        parsed = _params(a.param)
-    except params.ParameterError as e:
-        print(f"report: {e}", file=sys.stderr)
-        return 2
-    idle = sorted(set(parsed) - set(names))
-    if idle:   # valid for those notebooks (checked above), just not run here: CI passes one list to every job
-        print(f"report: note: parameters for {idle} are not used: this report runs {','.join(names)}", file=sys.stderr)
-    procs.guard("report")
-    try:
-        site, ok = publish.report(names, parsed, a.run)
-    except publish.PublishError as e:
-        print(f"report: {e}", file=sys.stderr)
-        return 2
-    except procs.Interrupted as e:
-        print(f"report: interrupted by {e}: nothing more was published; the pages from earlier runs are unchanged",
-              file=sys.stderr)
-        return 130
-    finally:
-        procs.kill_descendants()
-    if not ok:
-        print("report: one or more notebooks failed (see above and site/*.failed.html)", file=sys.stderr)
-    return 0 if ok else 1
+    return _report(a)
 
 
 if __name__ == "__main__":

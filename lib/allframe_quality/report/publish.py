@@ -7,7 +7,6 @@ shared/reference/offline-charts.md). Each file is written atomically; the index 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import shutil
 import sys
@@ -16,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import nbformat
+import jinja2
 import papermill
 from nbconvert import HTMLExporter
 
@@ -90,10 +90,6 @@ def render(executed: Path, out_html: Path) -> Path:
     return atomic.write_text(out_html, body)
 
 
-def _esc(v) -> str:
-    return html.escape("" if v is None else str(v))
-
-
 def _latest_changes(hist) -> tuple[str, list[str]]:
     """The newest run in the history and its regression list (empty when there is no history)."""
     if hist.empty:
@@ -111,94 +107,66 @@ def publish_history(site: Path) -> Path | None:
     return atomic.write_with(site / src.name, lambda tmp: shutil.copyfile(src, tmp))
 
 
+def _section(name: str, by_suite: dict, failed_notebooks: set[str]) -> dict | None:
+    """One suite on the front page: its page, its conditions and its budget checks from the latest run that measured it."""
+    page = paths.site_dir() / f"{name}.html"
+    failed_page = paths.site_dir() / f"{name}.failed.html"
+    if name not in by_suite and not page.exists() and not failed_page.exists():
+        return None
+    run_id, findings = by_suite.get(name, (None, []))
+    rows = [dict(level=f.level, what=f.what, target=markdown.number(f.target), limit=markdown.number(f.limit), note=f.note,
+                 measured=f"{markdown.number(f.measured)} {f.unit if markdown.number(f.measured) != '—' else ''}",
+                 status=f.label + (" (required)" if f.required and "required" not in f.status else ""))
+            for f in sorted(findings, key=lambda f: f.verdict.order)]
+    return dict(name=name, title=NOTEBOOKS[name], page=page.exists(), rows=rows,
+                failed_page=failed_page.name if name in failed_notebooks or failed_page.exists() else "",
+                conditions=metadata.conditions(records.load_meta(run_id), name) if run_id else "not measured yet",
+                badge=f"{'❌' if gate.failed_of(findings) else '✅'} {gate.headline(findings)}" if findings else "")
+
+
+def _last_run() -> dict | None:
+    runs = records.list_runs()
+    if not runs:
+        return None
+    meta = records.load_meta(runs[-1])
+    m, proj = meta.get("machine", {}), meta.get("project", {})
+    return dict(run=runs[-1], started=meta.get("started_utc"), cpu=m.get("cpu_model"), cores=m.get("cores"),
+                gib=round((m.get("memory_bytes") or 0) / 2**30), kernel=m.get("kernel"), fingerprint=m.get("fingerprint"),
+                suites=", ".join(meta["suites"]), commit=(proj.get("commit") or "?")[:12], dirty=proj.get("dirty"),
+                allframe=next((v.get("allframe", {}).get("label") for v in meta["suites"].values() if v.get("allframe")), ""))
+
+
 def index_html(failed_notebooks: set[str] = frozenset()) -> str:
-    """The site's front page: the last run and machine, the latest changes, then for each suite its page and
-    its budget checks from the latest run that measured it (a partial re-run never hides the other suites,
-    and every row names its run). All text from data is escaped."""
-    sections, verdicts = "", []
+    """The site's front page (templates/site/front.html.j2): the last run and machine, the latest changes, then for
+    each suite its page and its budget checks from the latest run that measured it (a partial re-run never hides the
+    other suites, and every row names its run). All text from data is escaped by the template."""
+    verdicts = []
     try:
         latest = gate.latest_per_suite()
     except (FileNotFoundError, ValueError) as e:
         latest, verdicts = [], [f"gate could not run: {e}"]
     by_suite = {suite: (run_id, findings) for suite, run_id, findings in latest}
     every = [f for _, fs in by_suite.values() for f in fs]
-    total, failed_total = len(every), sum(f.verdict.fails for f in every)
-    unmeasured_total = sum(f.verdict is Verdict.NOT_MEASURED for f in every)
-    for name in SUITE_NOTEBOOKS:
-        title = NOTEBOOKS[name]
-        page = paths.site_dir() / f"{name}.html"
-        failed_page = paths.site_dir() / f"{name}.failed.html"
-        if name not in by_suite and not page.exists() and not failed_page.exists():
-            continue
-        run_id, findings = by_suite.get(name, (None, []))
-        cond = metadata.conditions(records.load_meta(run_id), name) if run_id else "not measured yet"
-        badge = f"{'❌' if gate.failed_of(findings) else '✅'} {gate.headline(findings)}" if findings else ""
-        rows = "".join(
-            f"<tr class='{_esc(f.level)}'><td>{_esc(f.what)}</td>"
-            f"<td>{_esc(markdown.number(f.measured))} {_esc(f.unit if markdown.number(f.measured) != '—' else '')}</td>"
-            f"<td>{_esc(markdown.number(f.target))}</td><td>{_esc(markdown.number(f.limit))}</td>"
-            f"<td>{_esc(f.label)}{' (required)' if f.required and 'required' not in f.status else ''}</td><td class='muted'>{_esc(f.note)}</td></tr>\n"
-            for f in sorted(findings, key=lambda f: f.verdict.order))
-        link = f"<a href='{_esc(name)}.html'>{_esc(title)}</a>" if page.exists() else _esc(title)
-        if name in failed_notebooks or failed_page.exists():
-            badge = ("❌ the notebook failed in the last report (<a href='" + _esc(failed_page.name) + "'>where it failed</a>); "
-                     "the page and checks below are from the last run that measured it")
-        else:
-            badge = _esc(badge)
-        sections += (f"<h2>{link} <small class='muted'>{badge}</small></h2>\n<p class='muted'>{_esc(cond)}</p>\n"
-                     + (f"<table><thead><tr><th>check</th><th>measured</th><th>target</th><th>limit</th><th>status</th>"
-                        f"<th>note</th></tr></thead><tbody>\n{rows}</tbody></table>\n" if rows else ""))
-    last = ""
-    runs = records.list_runs()
-    if runs:
-        meta = records.load_meta(runs[-1])
-        m, proj = meta.get("machine", {}), meta.get("project", {})
-        af = next((v.get("allframe", {}).get("label") for v in meta["suites"].values() if v.get("allframe")), "")
-        last = (f"<p><b>Last run</b> {_esc(runs[-1])}, started {_esc(meta.get('started_utc'))} on "
-                f"{_esc(m.get('cpu_model'))} ({_esc(m.get('cores'))} cores, {_esc(round((m.get('memory_bytes') or 0) / 2**30))} GiB, "
-                f"kernel {_esc(m.get('kernel'))}; machine {_esc(m.get('fingerprint'))}) — suites {_esc(', '.join(meta['suites']))}; "
-                f"{_esc(af)}; project commit {_esc((proj.get('commit') or '?')[:12])}{' (dirty)' if proj.get('dirty') else ''}.</p>")
+    failed_total = sum(f.verdict.fails for f in every)
     try:
         hist = history.load()
         changed_run, listed = _latest_changes(hist)
     except Exception as e:  # the front page must still be written; the trends page shows the traceback
         hist, changed_run, listed = history.empty(), "", [f"could not compare: {type(e).__name__}: {e}"]
-    trends_link = "<a href='trends.html'>Trends and regressions</a>" if (paths.site_dir() / "trends.html").exists() else "Trends (not rendered yet)"
-    changes = (f"<h2>{trends_link}</h2>\n<p class='muted'>Run {_esc(changed_run)} against each suite's previous comparable run.</p>\n<ul>"
-               + ("".join(f"<li>{_esc(x)}</li>" for x in listed) or "<li>no regressions or improvements</li>") + "</ul>\n"
-               if changed_run or listed else "")
     hist_file = paths.site_dir() / history.path().name
-    download = ""
-    if hist_file.exists() and not hist.empty:  # the copy publish_history made of the same file
-        download = (f"<p class='muted'>History: <a href='{_esc(hist_file.name)}' download>{_esc(hist_file.name)}</a> "
-                    f"({hist['run_id'].nunique()} runs on {hist['fingerprint'].nunique()} machine(s), {len(hist):,} rows, "
-                    f"{hist_file.stat().st_size / 1024:,.1f} KiB; Parquet, columns as in lib/allframe_quality/history.py).</p>")
-    overall = (f"{'❌' if failed_total else '✅'} {total} checks across the suites: {failed_total} failed, "
-               f"{unmeasured_total} not measured" if total else "no runs yet: make report")
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>AllFrame quality lab</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
- body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
- table {{ border-collapse: collapse; width: 100%; font-size: 14px; margin-bottom: 1.5em; }}
- th, td {{ border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: left; vertical-align: top; }}
- tr.fail td {{ background: #fdecec; }} tr.warn td {{ background: #fff6e0; }} tr.not_measured td {{ background: #eef0fa; }}
- .muted {{ color: #666; font-size: 13px; }}
- nav a {{ margin-right: 1em; }}
-</style></head><body>
-<h1>AllFrame quality lab</h1>
-<nav>{" ".join(f"<a href='{_esc(n)}.html'>{_esc(t)}</a>" for n, t in NOTEBOOKS.items() if (paths.site_dir() / f"{n}.html").exists())}</nav>
-<p><b>{_esc(overall)}</b></p>
-<p class="badges">{badges.html(paths.site_dir())}</p>
-{last}
-<p class="muted">published {now}. {_esc(' '.join(verdicts))} Targets and limits come from quality.toml (the PRD's
-tables as data); every figure comes from the run named under its suite, on the machine named there.</p>
-{changes}
-{sections}
-{download}
-</body></html>
-"""
+    download = dict(name=hist_file.name, runs=hist["run_id"].nunique(), machines=hist["fingerprint"].nunique(),
+                    rows=f"{len(hist):,}", kib=f"{hist_file.stat().st_size / 1024:,.1f}") \
+        if hist_file.exists() and not hist.empty else None   # the copy publish_history made of the same file
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "site"), autoescape=True)
+    return env.get_template("front.html.j2").render(
+        nav=[(n, t) for n, t in NOTEBOOKS.items() if (paths.site_dir() / f"{n}.html").exists()],
+        overall=(f"{'❌' if failed_total else '✅'} {len(every)} checks across the suites: {failed_total} failed, "
+                 f"{sum(f.verdict is Verdict.NOT_MEASURED for f in every)} not measured" if every else "no runs yet: make report"),
+        badges=badges.html(paths.site_dir()), last=_last_run(), verdicts=" ".join(verdicts),
+        now=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        changes=dict(run=changed_run, listed=listed, trends_page=(paths.site_dir() / "trends.html").exists())
+        if changed_run or listed else None,
+        sections=[s for s in (_section(n, by_suite, failed_notebooks) for n in SUITE_NOTEBOOKS) if s], download=download)
 
 
 def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | None = None,

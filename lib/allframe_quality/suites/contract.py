@@ -25,6 +25,7 @@ from ..tools import allframe_source, cargo
 from ..verdict import history
 from ..core import metadata, paths, records
 from ..core.errors import ParameterError
+from ..tools.binaries import stripped_size
 from ..config.budgets import Budgets
 from ..config import budgets as budgets_mod
 from ..core.procs import say
@@ -169,3 +170,16 @@ def counts(values) -> list[int]:
     if not out:
         raise ParameterError("no event counts given")
     return out
+
+
+def size_rows(ctx: Context, base: dict, built) -> bool:
+    """A build's size records, the same in every suite that builds: the executable as built, stripped, and the
+    build's seconds; a failed build is one failed file_bytes row with cargo's words. Returns whether it built."""
+    if not built.ok:
+        ctx.record(**base, metric="file_bytes", unit="bytes", status="failed", detail=built.failure_text())
+        return False
+    ctx.record(**base, metric="file_bytes", unit="bytes", value=built.executable.stat().st_size)
+    ctx.record(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(built.executable))
+    ctx.record(**base, metric="build_seconds", unit="s", value=round(built.seconds, 2),
+               detail=f"{built.rebuilt} of {built.units} units compiled")
+    return True

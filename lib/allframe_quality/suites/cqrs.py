@@ -13,7 +13,6 @@ import pandas as pd
 from ..tools import cpu
 from . import timing
 from . import contract
-from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick
 from ..config import budgets as budgets_mod
 from ..core.procs import say
@@ -40,12 +39,7 @@ def measure(
     b = budgets or budgets_mod.load()
     operations = contract.as_list(operations, "operations")
     ops = pick(b.cqrs.operations, operations or list(b.cqrs.operations), "CQRS operation")
-    if sample_size < 10:
-        raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
-    if processes < 1:
-        raise ParameterError(f"processes must be at least 1, got {processes}")
-    if warm_up_s <= 0 or measurement_s <= 0:
-        raise ParameterError("warm_up_s and measurement_s must be positive seconds")
+    timing.check_criterion(sample_size, processes, warm_up_s, measurement_s)
     tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
         if instructions else []
 

@@ -15,6 +15,7 @@ import re
 import socket
 import statistics
 import subprocess
+import tempfile
 import time
 import tomllib
 import urllib.error
@@ -32,7 +33,6 @@ from ..config.budgets import Budgets, pick_names
 from ..tools.probe import proc_status_bytes, vm_hwm
 from ..tools.postgres import free_port
 from ..core.procs import kill_group, say, spawn
-from ..tools.binaries import stripped_size
 from ..tools.cpu import cores, pin
 from .demos_analysis import SUITE
 WORKSPACE = "demos"            # bench/demos: the five applications
@@ -217,6 +217,9 @@ def measure(
         server_core, load_core = cores()
         ctx.info["pinning"] = {"demo_core": server_core, "load_core": load_core}
         feats = features(ctx.workspace)
+        for crate in support_crates(ctx.workspace):   # shared by the demos, so counted once, apart from them
+            ctx.record(subject=crate, config=crate, metric="support_code_lines", unit="lines", value=crate_lines(ws / crate),
+                       detail=f"Rust code lines in {crate}/src, shared by every demo (not in any demo's count)")
         for name in chosen:
             _measure_demo(ctx, ws, name, feats.get(name, []), load_duration_s, starts, connections,
                           server_core, load_core)
@@ -236,21 +239,24 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
     ctx.record(**base, metric="code_lines", unit="lines", value=crate_lines(ws / name),
                detail=f"Rust code lines in {name}/src (blank, comments and #[cfg(test)] not counted)")
     built = ctx.build(name, workspace=ws, label=f"{name} [release]")
-    if not built.ok:
-        ctx.record(**base, metric="file_bytes", unit="bytes", status="failed", detail=built.failure_text())
+    if not contract.size_rows(ctx, base, built):
         return
-    ctx.record(**base, metric="file_bytes", unit="bytes", value=built.executable.stat().st_size)
-    ctx.record(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(built.executable))
-    ctx.record(**base, metric="build_seconds", unit="s", value=round(built.seconds, 2),
-               detail=f"{built.rebuilt} of {built.units} units compiled")
-    # tests
+    exes, results = _test_rows(ctx, base, ws, name)
+    _feature_rows(ctx, base, feats, exes, results)
+    _run_rows(ctx, base, built.executable, load_endpoint(ws / name / "README.md"), load_s, starts, connections,
+              server_core, load_core)
+
+
+def _test_rows(ctx, base: dict, ws: Path, name: str) -> tuple[list[Path], list[dict]]:
+    """The demo's tests from libtest's JSON events, and the figures its invariant and sweep tests report."""
     exes, why = test_executables(ws, name, ctx.cargo_args, ctx.printer)
     results = []
     if not exes:
         ctx.record(**base, metric="tests_failed", unit="count", status="failed", detail=f"tests did not build: {why}")
-    for exe in exes:
-        results += run_test_executable(exe)
-    passed = {r["name"].rsplit("::", 1)[-1] for r in results if r["event"] == "ok"}
+    with tempfile.TemporaryDirectory(prefix=f"afq-{name}-reports-") as reports:
+        for exe in exes:
+            results += run_test_executable(exe, env=dict(os.environ, DEMO_REPORT_DIR=reports))
+        _report_rows(ctx, base, Path(reports))
     for r in results:
         item = f"{r['binary']}::{r['name']}"
         if r["event"] == "ok":
@@ -264,8 +270,24 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
     if exes:
         ctx.record(**base, metric="tests_passed", unit="count", value=sum(r["event"] == "ok" for r in results))
         ctx.record(**base, metric="tests_failed", unit="count", value=sum(r["event"] not in ("ok", "ignored") for r in results))
-    ctx.say(f"  {name}: {len(passed)} of {len(results)} tests passed")
-    # the PRD's features: each demonstrated by a named test that exists and passed
+    ctx.say(f"  {name}: {sum(r['event'] == 'ok' for r in results)} of {len(results)} tests passed")
+    return exes, results
+
+
+def _report_rows(ctx, base: dict, reports: Path) -> None:
+    """What the invariant and sweep tests wrote to DEMO_REPORT_DIR (demo-support's `testing::report`): per test,
+    the cases it tried and the failures it found, with its other figures in the detail."""
+    for f in sorted(reports.glob("*.json")):
+        doc = json.loads(f.read_text())
+        figures = {k: v for k, v in doc.items() if k not in ("demo", "test")}
+        for metric in ("cases", "failures"):
+            ctx.record(**base, item=doc["test"], metric=f"report_{metric}", unit="count", value=float(doc[metric]),
+                       detail=json.dumps(figures, sort_keys=True))
+
+
+def _feature_rows(ctx, base: dict, feats: list[dict], exes: list[Path], results: list[dict]) -> None:
+    """The PRD's features: each demonstrated by a named test that exists and passed."""
+    passed = {r["name"].rsplit("::", 1)[-1] for r in results if r["event"] == "ok"}
     for f in feats:
         test = f.get("test", "")
         detail = json.dumps({k: f.get(k, "") for k in ("test", "provided_by", "api")})
@@ -276,12 +298,16 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
             ctx.record(**base, item=f["feature"], metric="feature_demonstrated", unit="bool", status="failed",
                        detail=f"feature {f['feature']!r}: its test {test!r} " + ("failed" if known else "does not exist")
                        + f"\n{detail}")
-    # start-up, idle memory, a short load
-    endpoint = load_endpoint(ws / name / "README.md")
+
+
+def _run_rows(ctx, base: dict, exe: Path, endpoint: str | None, load_s: float, starts: int, connections: int,
+              server_core: int, load_core: int) -> None:
+    """Start-up to the first 200 on /health (`starts` times), idle RSS, then a short verified wrk load."""
+    name = base["config"]
     times, proc = [], None
     try:
         for i in range(starts):
-            proc, url, took = start(built.executable, server_core)
+            proc, url, took = start(exe, server_core)
             times.append(took)
             if i < starts - 1:
                 kill_group(proc)
@@ -290,30 +316,35 @@ def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, st
             ctx.record(**base, metric="startup_seconds", unit="s", value=t, sample=i,
                        detail="spawn to the first 200 on GET /health")
         time.sleep(1.0)
-        ctx.record(**base, metric="idle_rss_bytes", unit="bytes", value=proc_status_bytes(proc.pid, "VmRSS"), detail="VmRSS 1 s after start-up")
+        ctx.record(**base, metric="idle_rss_bytes", unit="bytes", value=proc_status_bytes(proc.pid, "VmRSS"),
+                   detail="VmRSS 1 s after start-up")
         ctx.say(f"  {name}: start-up median {statistics.median(times) * 1000:.1f} ms over {starts} starts")
         if endpoint is None:
             ctx.record(**base, metric="rps", unit="req/s", status="not_measured",
                        detail=f"{name}/README.md names no `Load endpoint: GET /path`")
             return
-        problem = verify_endpoint(url + endpoint)
-        if problem:
-            ctx.record(**base, item=endpoint, metric="rps", unit="req/s", status="failed", detail=problem)
-            return
-        r, _ = wrk.run(url + endpoint, test="default", duration_s=load_s, connections=connections, pin=pin(load_core))
-        ctx.record(**base, item=endpoint, metric="rps", unit="req/s", value=r.rps,
-                   detail=f"{r.requests} requests in {r.duration_s:.2f}s, {r.non_2xx} non-2xx, {connections} connections")
-        ctx.record(**base, item=endpoint, metric="latency_p99_ms", unit="ms", value=r.latency_us["p99"] / 1000)
-        if r.non_2xx or r.socket_errors:
-            ctx.record(**base, item=endpoint, metric="load_errors", unit="count", status="failed",
-                       detail=f"{r.non_2xx} non-2xx responses and {r.socket_errors} socket errors under load")
-        ctx.record(**base, metric="peak_rss_bytes", unit="bytes", value=vm_hwm(proc.pid), detail="VmHWM after the load")
-        ctx.say(f"  {name}: GET {endpoint} {r.rps:,.0f} req/s, p99 {r.latency_us['p99'] / 1000:.2f} ms")
+        _load_rows(ctx, base, proc, url, endpoint, load_s, connections, load_core)
     except (RuntimeError, wrk.WrkError) as e:
         ctx.record(**base, metric="startup_seconds", unit="s", status="failed", detail=str(e))
     finally:
         if proc is not None:
             kill_group(proc)
+
+
+def _load_rows(ctx, base: dict, proc, url: str, endpoint: str, load_s: float, connections: int, load_core: int) -> None:
+    problem = verify_endpoint(url + endpoint)
+    if problem:
+        ctx.record(**base, item=endpoint, metric="rps", unit="req/s", status="failed", detail=problem)
+        return
+    r, _ = wrk.run(url + endpoint, test="default", duration_s=load_s, connections=connections, pin=pin(load_core))
+    ctx.record(**base, item=endpoint, metric="rps", unit="req/s", value=r.rps,
+               detail=f"{r.requests} requests in {r.duration_s:.2f}s, {r.non_2xx} non-2xx, {connections} connections")
+    ctx.record(**base, item=endpoint, metric="latency_p99_ms", unit="ms", value=r.latency_us["p99"] / 1000)
+    if r.non_2xx or r.socket_errors:
+        ctx.record(**base, item=endpoint, metric="load_errors", unit="count", status="failed",
+                   detail=f"{r.non_2xx} non-2xx responses and {r.socket_errors} socket errors under load")
+    ctx.record(**base, metric="peak_rss_bytes", unit="bytes", value=vm_hwm(proc.pid), detail="VmHWM after the load")
+    ctx.say(f"  {base['config']}: GET {endpoint} {r.rps:,.0f} req/s, p99 {r.latency_us['p99'] / 1000:.2f} ms")
 
 
 def _audit(ctx) -> None:

@@ -17,7 +17,8 @@ LINE_LIMIT = 500               # PRD: each demo in fewer than 500 lines of Rust 
 def scorecard(df: pd.DataFrame) -> pd.DataFrame:
     """One row per demo: builds, tests, lines against the limit, size, start-up, RSS, req/s, verdict."""
     rows = []
-    for name, g in df[df["config"] != "capability-audit"].groupby("config", sort=False):
+    demos = df[(df["config"] != "capability-audit") & (df["metric"] != "support_code_lines")]
+    for name, g in demos.groupby("config", sort=False):
         def v(metric, how="first"):
             s = g[(g["metric"] == metric) & (g["status"] == "ok")]["value"]
             if s.empty:
@@ -40,6 +41,27 @@ def scorecard(df: pd.DataFrame) -> pd.DataFrame:
                      "peak RSS MiB": (v("peak_rss_bytes") or 0) / 2**20 or None,
                      "load endpoint": next(iter(g[g["metric"] == "rps"]["item"]), "")})
     return pd.DataFrame(rows)
+
+def support_lines(df: pd.DataFrame) -> pd.DataFrame:
+    """The crates the demos share (demo-support): their code lines, counted once and apart from every demo."""
+    s = df[(df["metric"] == "support_code_lines") & (df["status"] == "ok")]
+    return pd.DataFrame({"crate": s["config"], "code lines": s["value"].astype(int)}).reset_index(drop=True)
+
+
+def invariant_results(df: pd.DataFrame) -> pd.DataFrame:
+    """Each demo's invariant and malformed-input sweep tests as they reported themselves: cases tried, failures
+    found, and their other figures (transfers, disconnects, sums, 5xx, dropped connections, RSS)."""
+    r = df[df["metric"].isin(["report_cases", "report_failures"]) & (df["status"] == "ok")]
+    rows = []
+    for (demo, test), g in r.groupby(["config", "item"], sort=False):
+        figures = json.loads(g["detail"].iloc[0] or "{}")
+        v = dict(zip(g["metric"], g["value"]))
+        rows.append({"demo": demo, "test": test, "cases": int(v.get("report_cases", 0)),
+                     "failures": int(v.get("report_failures", 0)),
+                     "figures": ", ".join(f"{k} {figures[k]:,}" if isinstance(figures[k], (int, float)) else f"{k} {figures[k]}"
+                                          for k in sorted(figures) if k not in ("cases", "failures"))})
+    return pd.DataFrame(rows, columns=["demo", "test", "cases", "failures", "figures"])
+
 
 def feature_matrix(df: pd.DataFrame) -> pd.DataFrame:
     f = df[df["metric"] == "feature_demonstrated"]

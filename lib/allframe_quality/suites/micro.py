@@ -21,7 +21,7 @@ from ..core import paths
 from ..core.errors import ParameterError
 from ..config.budgets import Budgets, pick_names
 from ..tools import cpu
-from ..tools.probe import run_probe, why_failed
+from ..tools.probe import growth, run_probe
 from . import timing
 from .micro_analysis import OPERATIONS, SUITE, Operation, ratio_rows  # noqa: F401 (the catalogue lives with its analysis)
 from ..core.procs import run, say
@@ -104,35 +104,39 @@ def measure(
     counts = contract.counts(contract.as_list(memory_events, "memory_events")) if memory_events not in ([], (), 0, None) else []
     sweep = contract.counts(contract.as_list(projection_events, "projection_events")) \
         if projection_events not in ([], (), 0, None) else []
-    if sample_size < 10:
-        raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    timing.check_criterion(sample_size, processes, warm_up_s, measurement_s)
     for name, flag in (("backends", backends), ("postgres", postgres)):
         if not isinstance(flag, bool):
             raise ParameterError(f"{name} must be true or false, got {flag!r}")
-    if processes < 1:
-        raise ParameterError(f"processes must be at least 1, got {processes}")
-    if warm_up_s <= 0 or measurement_s <= 0:
-        raise ParameterError("warm_up_s and measurement_s must be positive seconds")
     tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
         if instructions else []
     params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,
               "sample_size": sample_size, "processes": processes, "instructions": instructions,
               "memory_events": counts, "projection_events": sweep, "backends": backends,
               "postgres": postgres}
+    packages = [WORKSPACE, micro_backends.WORKSPACE] if backends else [WORKSPACE]
+    return contract.run(SUITE, lambda ctx: _collect(ctx, params), parameters=params, packages=packages, budgets=budgets,
+                        allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
+                        printer=printer, tools=tools)
 
-    def collect(ctx: contract.Context) -> None:
-        pin, ctx.info["pinning"] = cpu.last_core()
-        wanted = {lib for lib in libs if any(lib in OPERATIONS[o].libraries for o in ops)
-                  or (counts and LIBRARIES[lib].memory) or (sweep and lib == "allframe")}
-        needs_pg = {lib for lib in wanted if LIBRARIES[lib].postgres}
-        if not postgres:
-            wanted -= needs_pg
-        if any(LIBRARIES[lib].scenario for lib in wanted):
-            wanted.add("allframe")          # a peer's scenario is judged against AllFrame's
-        with _postgres(bool(postgres and needs_pg), ctx):
-            _collect(ctx, wanted, pin)
 
-    def _collect(ctx: contract.Context, wanted: set, pin: list) -> None:
+def _wanted(p: dict) -> tuple[set[str], set[str]]:
+    """The libraries to build (those with a chosen operation, a store to fill, AllFrame for the projection sweep
+    and for any peer's fairness scenario), and those left out because they need PostgreSQL and postgres=False."""
+    wanted = {lib for lib in p["libraries"] if any(lib in OPERATIONS[o].libraries for o in p["operations"])
+              or (p["memory_events"] and LIBRARIES[lib].memory) or (p["projection_events"] and lib == "allframe")}
+    needs_pg = {lib for lib in wanted if LIBRARIES[lib].postgres}
+    if not p["postgres"]:
+        wanted -= needs_pg
+    if any(LIBRARIES[lib].scenario for lib in wanted):
+        wanted.add("allframe")          # a peer's scenario is judged against AllFrame's
+    return wanted, needs_pg
+
+
+def _collect(ctx: contract.Context, p: dict) -> None:
+    pin, ctx.info["pinning"] = cpu.last_core()
+    wanted, needs_pg = _wanted(p)
+    with _postgres(bool(p["postgres"] and needs_pg), ctx):
         ws = ctx.workspace / WORKSPACE
         target = paths.cache_dir() / "target-micro"     # its own target dir: never blocks bench/'s builds
         benches, bins = {}, {}
@@ -141,40 +145,46 @@ def measure(
             benches[lib] = ctx.build(spec.package, workspace=ws, bench="micro", target_dir=target, label=f"{lib} [criterion]")
             bins[lib] = ctx.build(spec.package, workspace=ws, bin=spec.ops_bin, target_dir=target, label=f"{lib} [ops]")
         _fairness_rows(ctx, {lib: bins[lib] for lib in sorted(wanted) if LIBRARIES[lib].scenario})
-        pairs = [(o, lib) for o in ops for lib in OPERATIONS[o].libraries if lib in wanted]
-        timings, failed = timing.criterion_rounds(ctx, [((o, lib), benches[lib], o, f"{o} / {lib}") for o, lib in pairs],
-                                                  pin, params, GROUP)
-        for o in ops:
-            op = OPERATIONS[o]
-            base = dict(config=op.config, variant=op.variant, metric="ns_per_op", unit="ns", status="not_measured")
-            if op.variant == "postgres":
-                ctx.record(**base, subject="allframe", detail=NO_ALLFRAME_POSTGRES)
-            for lib in op.libraries:
-                if lib in libs and lib not in wanted and LIBRARIES[lib].postgres:
-                    ctx.record(**base, subject=lib, detail="postgres=False: no PostgreSQL started (the weekly job runs it)")
-        for o, lib in pairs:
-            op = OPERATIONS[o]
-            base = dict(subject=lib, config=op.config, variant=op.variant)
-            if (o, lib) in failed:
-                ctx.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=failed[(o, lib)])
-            else:
-                timing.time_rows(ctx, base, timings[(o, lib)])
-            if instructions:
-                timing.instruction_row(ctx, base, bins[lib], [o], OPERATIONS[o].callgrind_n)
+        _not_measured_rows(ctx, p, wanted)
+        _operation_rows(ctx, p, wanted, benches, bins, pin)
         for lib in sorted(wanted):
             if LIBRARIES[lib].memory:
-                for n in counts:
+                for n in p["memory_events"]:
                     _memory_rows(ctx, lib, bins[lib], n)
-        for n in sweep:
+        for n in p["projection_events"]:
             _projection_memory_rows(ctx, bins["allframe"], n)
-        if backends:
-            micro_backends.collect(ctx, processes, instructions, counts[-1] if counts else None)
-        ctx.rows += ratio_rows(pd.DataFrame(ctx.rows))
+        if p["backends"]:
+            counts = p["memory_events"]
+            micro_backends.collect(ctx, p["processes"], p["instructions"], counts[-1] if counts else None)
+    ctx.rows += ratio_rows(pd.DataFrame(ctx.rows))
 
-    packages = [WORKSPACE, micro_backends.WORKSPACE] if backends else [WORKSPACE]
-    return contract.run(SUITE, collect, parameters=params, packages=packages, budgets=budgets,
-                     allframe_version=allframe_version, allframe_checkout=allframe_checkout, run_id=run_id,
-                     printer=printer, tools=tools)
+
+def _not_measured_rows(ctx, p: dict, wanted: set[str]) -> None:
+    """AllFrame has no PostgreSQL store; a PostgreSQL peer without postgres=True was not started."""
+    for o in p["operations"]:
+        op = OPERATIONS[o]
+        base = dict(config=op.config, variant=op.variant, metric="ns_per_op", unit="ns", status="not_measured")
+        if op.variant == "postgres":
+            ctx.record(**base, subject="allframe", detail=NO_ALLFRAME_POSTGRES)
+        for lib in op.libraries:
+            if lib in p["libraries"] and lib not in wanted and LIBRARIES[lib].postgres:
+                ctx.record(**base, subject=lib, detail="postgres=False: no PostgreSQL started (the weekly job runs it)")
+
+
+def _operation_rows(ctx, p: dict, wanted: set[str], benches: dict, bins: dict, pin: list[str]) -> None:
+    """Every (operation, library): criterion in rounds, then callgrind's instructions per operation."""
+    pairs = [(o, lib) for o in p["operations"] for lib in OPERATIONS[o].libraries if lib in wanted]
+    timings, failed = timing.criterion_rounds(ctx, [((o, lib), benches[lib], o, f"{o} / {lib}") for o, lib in pairs],
+                                              pin, p, GROUP)
+    for o, lib in pairs:
+        op = OPERATIONS[o]
+        base = dict(subject=lib, config=op.config, variant=op.variant)
+        if (o, lib) in failed:
+            ctx.record(**base, metric="ns_per_op", unit="ns", status="failed", detail=failed[(o, lib)])
+        else:
+            timing.time_rows(ctx, base, timings[(o, lib)])
+        if p["instructions"]:
+            timing.instruction_row(ctx, base, bins[lib], [o], op.callgrind_n)
 
 
 def _fairness_rows(ctx, built: dict) -> None:
@@ -209,10 +219,9 @@ def _memory_rows(ctx, lib: str, built, n: int) -> None:
         return
     ctx.say(f"memory: {n:,} events into {lib}'s in-memory store ...")
     r = run_probe([str(built.executable), "memory", str(n)])
-    held, before = (r.rss_at("appended"), r.rss_at("ready")) if r.ok else (None, None)
-    if held is None or before is None:
-        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed",
-                   detail=why_failed(r) if not r.ok else "no RSS sample at ready/appended")
+    before, held, why = growth(r, "ready", "appended")
+    if why:
+        ctx.record(**base, metric="bytes_per_event", unit="bytes", status="failed", detail=why)
         return
     if held <= before:   # RSS moves in pages and the allocator keeps slack: a small store may not show at all
         ctx.record(**base, metric="bytes_per_event", unit="bytes", status="not_measured",
@@ -239,11 +248,9 @@ def _projection_memory_rows(ctx, built, n: int) -> None:
     ctx.say(f"projection memory: {n:,} events, then one projection rebuilt over them ...")
     r = run_probe([str(built.executable), "projection-memory", str(n)])
     for variant, (before, after) in parts.items():
-        lo = r.rss_at(before) if r.ok else None
-        hi = (r.rss_at(after) if after else r.peak_rss_bytes) if r.ok else None
-        if lo is None or hi is None:
-            ctx.record(**base, variant=variant, status="failed",
-                       detail=why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}")
+        lo, hi, why = growth(r, before, after)
+        if why:
+            ctx.record(**base, variant=variant, status="failed", detail=why)
             continue
         how = f"(RSS at {after} - RSS at {before}) / events" if after else f"(kernel VmHWM - RSS at {before}) / events"
         ctx.record(**base, variant=variant, value=(hi - lo) / n, detail=how)

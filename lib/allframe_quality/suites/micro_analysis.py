@@ -6,7 +6,6 @@ instructions and bytes per event (< 1 = AllFrame cheaper). Running lives in micr
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import altair as alt
@@ -94,11 +93,8 @@ def ratio_rows(df: pd.DataFrame) -> list[dict]:
     for metric, source in RATIOS.items():
         ok = _ok(df, source)
         for (config, variant, item), g in ok.groupby(["config", "variant", "item"]):
-            mine, peers = g[g["subject"] == "allframe"], g[g["subject"] != "allframe"]
-            if mine.empty or peers.empty:
-                continue
-            best = peers.loc[peers["value"].idxmin()]     # fewest ns, instructions or bytes
-            if best["value"] <= 0:                        # no ratio to a zero; the row itself shows it
+            mine, best = g[g["subject"] == "allframe"], _best_peer(g)
+            if mine.empty or best is None or best["value"] <= 0:   # no ratio to a zero; the row itself shows it
                 continue
             base = dict(suite=SUITE, subject="allframe", config=config, variant=variant, item=item, metric=metric)
             if metric == "ratio_to_best":
@@ -138,6 +134,12 @@ def table(df: pd.DataFrame, b: Budgets | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _best_peer(g: pd.DataFrame):
+    """The peer a ratio is taken to: the one with the fewest ns, instructions or bytes in that group (None: no peer)."""
+    peers = g[g["subject"] != "allframe"]
+    return None if peers.empty else peers.loc[peers["value"].idxmin()]
+
+
 def ratios(df: pd.DataFrame) -> pd.DataFrame:
     """AllFrame's ratio to the best peer, one row per operation: speed (with interval), instructions, bytes."""
     r = df[df["metric"].isin(list(RATIOS)) & (df["subject"] == "allframe")]
@@ -150,8 +152,11 @@ def ratios(df: pd.DataFrame) -> pd.DataFrame:
         row[name] = x["value"]
         if x["metric"] == "ratio_to_best":
             row["speed lo"], row["speed hi"] = x["lo"], x["hi"]
-        peer = re.search(r"÷ (\S+?)(?:'s)? \(", x["detail"])
-        row.setdefault("best peer", peer.group(1) if peer else "")
+        if "best peer" not in row:
+            src = _ok(df, RATIOS[x["metric"]])
+            best = _best_peer(src[(src["config"] == x["config"]) & (src["variant"] == x["variant"])
+                                  & (src["item"].fillna("").astype(str) == (x["item"] or ""))])
+            row["best peer"] = "" if best is None else best["subject"]
     return pd.DataFrame(list(rows.values()))
 
 

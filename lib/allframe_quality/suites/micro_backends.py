@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 
-from ..tools import callgrind
+from . import timing
 from ..core import paths
-from ..tools.probe import run_probe, why_failed
+from ..tools.probe import growth, run_probe
 from ..core.procs import run
 
 WORKSPACE = "micro-backends"
@@ -45,7 +45,7 @@ def collect(ctx, processes: int, instructions: bool, memory_events: int | None, 
         for op, (n, counts) in OPS.items():
             _clock_rows(ctx, dict(base, item=op), built.executable, op, n, processes)
             if instructions:
-                _instruction_row(ctx, dict(base, item=op), built.executable, op, counts)
+                timing.instruction_row(ctx, dict(base, item=op), built, [op], counts)
         if memory_events:
             _memory_row(ctx, name, built.executable, memory_events)
 
@@ -99,22 +99,13 @@ def _clock_rows(ctx, base: dict, exe, op: str, n: int, processes: int) -> None:
     ctx.record(**base, metric="ops_per_s", unit="ops/s", value=1e9 / mean, lo=1e9 / max(per), hi=1e9 / min(per))
 
 
-def _instruction_row(ctx, base: dict, exe, op: str, counts: tuple[int, int]) -> None:
-    try:
-        per = callgrind.per_operation([str(exe), op], *counts)
-        ctx.record(**base, metric="instructions_per_op", unit="instructions", value=per.instructions,
-                   detail=f"callgrind: ({per.total2} - {per.total1}) / ({per.n2} - {per.n1})")
-    except callgrind.CallgrindError as e:
-        ctx.record(**base, metric="instructions_per_op", unit="instructions", status="failed", detail=f"callgrind failed:\n{e}")
-
-
 def _memory_row(ctx, name: str, exe, n: int) -> None:
     """Bytes per event of AllSource's in-memory store, as the micro suite's memory_store rows."""
     base = dict(subject="allframe", config="memory_store", variant=f"AllSource ({name})", item=str(n),
                 metric="bytes_per_event", unit="bytes")
     r = run_probe([str(exe), "memory", str(n)])
-    held, before = (r.rss_at("appended"), r.rss_at("ready")) if r.ok else (None, None)
-    if held is None or before is None:
-        ctx.record(**base, status="failed", detail=why_failed(r) if not r.ok else "no RSS sample at ready/appended")
+    before, held, why = growth(r, "ready", "appended")
+    if why:
+        ctx.record(**base, status="failed", detail=why)
         return
     ctx.record(**base, value=(held - before) / n, detail="(RSS with the store built - RSS before) / events")

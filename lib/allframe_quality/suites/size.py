@@ -58,13 +58,8 @@ def _measure_target(ctx: contract.Context, t: Target, profile: str, with_bloat: 
     base = dict(subject=t.subject, config=t.config, variant=profile)
     label = f"{t.subject}:{t.config} [{profile}]"
     b = ctx.build(t.package, profile=profile, features=t.features, no_default_features=True, label=label)
-    if not b.ok:
-        ctx.record(**base, metric="file_bytes", unit="bytes", status="failed", detail=b.failure_text())
+    if not contract.size_rows(ctx, base, b):
         return
-    ctx.record(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size)
-    ctx.record(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable))
-    ctx.record(**base, metric="build_seconds", unit="s", value=round(b.seconds, 2),
-               detail=f"{b.rebuilt} of {b.units} units compiled")
     if t.package == PROBE:
         try:
             used = run_probe(b.executable)

@@ -109,63 +109,73 @@ def measure(
     tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
              ("taskset", "Install util-linux.")]
 
-    def collect(ctx: contract.Context) -> None:
-        server_core, load_core = cores()
-        ctx.info["pinning"] = {"server_core": server_core, "load_core": load_core}
-        ctx.info["wrk"] = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0].strip()
-
-        def rec(fw, test, metric, unit, **kw):
-            ctx.record(subject=fw, config=test, metric=metric, unit=unit, **kw)
-
-        exes: dict[str, Path] = {}
-        for fw in fws:
-            built = ctx.build(PACKAGE, bin=FRAMEWORKS[fw], label=f"{FRAMEWORKS[fw]} [release]")
-            if built.ok:
-                exes[fw] = built.executable
-            else:
-                for t in tsts:
-                    rec(fw, t, "verified", "bool", status="failed", detail=built.failure_text())
-        servers: dict[str, Server] = {}
-        with Postgres() as pg, tempfile.TemporaryDirectory(prefix="afq-tfb-") as logdir, \
-                CpuQuota(server_cpu_quota) as quota:
-            ctx.info["cpu_quota"] = quota.describe()
-            ctx.say(f"throughput: PostgreSQL on port {pg.port}; servers pinned to core {server_core}, wrk to core "
-                    f"{load_core}; {quota.describe()}")
-            try:
-                for fw, exe in exes.items():
-                    try:
-                        servers[fw] = start_server(fw, exe, pg.url, server_core, Path(logdir), quota=quota)
-                    except RuntimeError as e:
-                        for t in tsts:
-                            rec(fw, t, "verified", "bool", status="failed", detail=str(e))
-                verified: dict[str, list[str]] = {t: [] for t in tsts}
-                for fw, s in servers.items():
-                    for t in tsts:
-                        problems = tfb_verify.verify(s.port, t, fortunes=FORTUNES, worlds=pg.worlds)
-                        if not problems:
-                            problems = tfb_verify.check_statement_counts(s.port, t, pg.reset_statements, pg.statement_calls)
-                        if problems:
-                            rec(fw, t, "verified", "bool", status="failed", detail="TechEmpower verification: " + "\n".join(problems))
-                        else:
-                            rec(fw, t, "verified", "bool", value=1)
-                            verified[t].append(fw)
-                        ctx.say(f"verify {fw}/{t}: {'ok' if not problems else 'FAILED: ' + problems[0]}")
-                for t in tsts:
-                    _load_test(t, verified[t], servers, levels, repeats, duration_s, warmup_s, pipeline,
-                               query_levels, load_core, rec, ctx.printer)
-                for fw, s in servers.items():
-                    peak = vm_hwm(s.proc.pid)
-                    if peak:
-                        rec(fw, "all", "server_peak_rss_bytes", "bytes", value=peak, detail="VmHWM after every load")
-            finally:
-                for s in servers.values():
-                    kill_group(s.proc)
-
     params = {"frameworks": fws, "tests": tsts, "duration_s": duration_s, "concurrency": levels, "repeats": repeats,
               "warmup_s": warmup_s, "pipeline": pipeline, "query_levels": query_levels,
               "server_cpu_quota": server_cpu_quota}
-    return contract.run(SUITE, collect, parameters=params, packages=[PACKAGE], budgets=budgets, run_id=run_id,
-                     printer=printer, tools=tools)
+    return contract.run(SUITE, lambda ctx: _collect(ctx, params), parameters=params, packages=[PACKAGE],
+                        budgets=budgets, run_id=run_id, printer=printer, tools=tools)
+
+
+def _collect(ctx: contract.Context, p: dict) -> None:
+    server_core, load_core = cores()
+    ctx.info["pinning"] = {"server_core": server_core, "load_core": load_core}
+    ctx.info["wrk"] = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0].strip()
+    rec = _recorder(ctx)
+    exes: dict[str, Path] = {}
+    for fw in p["frameworks"]:
+        built = ctx.build(PACKAGE, bin=FRAMEWORKS[fw], label=f"{FRAMEWORKS[fw]} [release]")
+        if built.ok:
+            exes[fw] = built.executable
+        else:
+            for t in p["tests"]:
+                rec(fw, t, "verified", "bool", status="failed", detail=built.failure_text())
+    servers: dict[str, Server] = {}
+    with Postgres() as pg, tempfile.TemporaryDirectory(prefix="afq-tfb-") as logdir, \
+            CpuQuota(p["server_cpu_quota"]) as quota:
+        ctx.info["cpu_quota"] = quota.describe()
+        ctx.say(f"throughput: PostgreSQL on port {pg.port}; servers pinned to core {server_core}, wrk to core "
+                f"{load_core}; {quota.describe()}")
+        try:
+            for fw, exe in exes.items():
+                try:
+                    servers[fw] = start_server(fw, exe, pg.url, server_core, Path(logdir), quota=quota)
+                except RuntimeError as e:
+                    for t in p["tests"]:
+                        rec(fw, t, "verified", "bool", status="failed", detail=str(e))
+            verified = _verify_all(ctx, servers, p["tests"], pg, rec)
+            for t in p["tests"]:
+                _load_test(t, verified[t], servers, p["concurrency"], p["repeats"], p["duration_s"], p["warmup_s"],
+                           p["pipeline"], p["query_levels"], load_core, rec, ctx.printer)
+            for fw, s in servers.items():
+                peak = vm_hwm(s.proc.pid)
+                if peak:
+                    rec(fw, "all", "server_peak_rss_bytes", "bytes", value=peak, detail="VmHWM after every load")
+        finally:
+            for s in servers.values():
+                kill_group(s.proc)
+
+
+def _recorder(ctx: contract.Context):
+    def rec(fw, test, metric, unit, **kw):
+        ctx.record(subject=fw, config=test, metric=metric, unit=unit, **kw)
+    return rec
+
+
+def _verify_all(ctx, servers: dict, tests: list[str], pg, rec) -> dict[str, list[str]]:
+    """Each (server, test) verified by TechEmpower's rules, statement counts included; test -> the servers that passed."""
+    verified: dict[str, list[str]] = {t: [] for t in tests}
+    for fw, s in servers.items():
+        for t in tests:
+            problems = tfb_verify.verify(s.port, t, fortunes=FORTUNES, worlds=pg.worlds)
+            if not problems:
+                problems = tfb_verify.check_statement_counts(s.port, t, pg.reset_statements, pg.statement_calls)
+            if problems:
+                rec(fw, t, "verified", "bool", status="failed", detail="TechEmpower verification: " + "\n".join(problems))
+            else:
+                rec(fw, t, "verified", "bool", value=1)
+                verified[t].append(fw)
+            ctx.say(f"verify {fw}/{t}: {'ok' if not problems else 'FAILED: ' + problems[0]}")
+    return verified
 
 
 def _paths(test: str, query_levels: bool) -> list[tuple[str, str]]:

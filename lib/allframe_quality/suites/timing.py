@@ -9,9 +9,20 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from ..core.errors import ParameterError
 from ..core.procs import run
 from ..tools import callgrind, criterion
 from ..verdict import stats
+
+
+def check_criterion(sample_size: int, processes: int, warm_up_s: float, measurement_s: float) -> None:
+    """The timing parameters every criterion suite takes, refused before any build when criterion could not use them."""
+    if sample_size < 10:
+        raise ParameterError(f"sample_size {sample_size} is below criterion's minimum of 10")
+    if processes < 1:
+        raise ParameterError(f"processes must be at least 1, got {processes}")
+    if warm_up_s <= 0 or measurement_s <= 0:
+        raise ParameterError("warm_up_s and measurement_s must be positive seconds")
 
 
 def criterion_rounds(ctx, jobs: Sequence[tuple[Hashable, object, str, str]], pin: list[str], params: dict,

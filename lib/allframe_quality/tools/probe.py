@@ -115,3 +115,13 @@ def why_failed(r: ProbeRun) -> str:
         hint = " (the kernel's out-of-memory killer?)" if r.signal == signal.SIGKILL else ""
         return f"killed by {name}{hint} in phase {list(r.phases)[-1] if r.phases else 'start'}; {r.stderr.strip()[-500:]}"
     return f"exit {r.returncode} in phase {list(r.phases)[-1] if r.phases else 'start'}: {r.stderr.strip()[-500:]}"
+
+
+def growth(r: ProbeRun, before: str, after: str | None) -> tuple[int | None, int | None, str]:
+    """(RSS at phase `before`, RSS at phase `after` or the kernel's peak when None, why not) — the numbers a
+    bytes-per-event figure is made of; both None, with the reason, when the probe failed or was not sampled there."""
+    lo = r.rss_at(before) if r.ok else None
+    hi = (r.rss_at(after) if after else r.peak_rss_bytes) if r.ok else None
+    if lo is None or hi is None:
+        return None, None, why_failed(r) if not r.ok else f"no RSS sample at {before}/{after or 'the peak'}"
+    return lo, hi, ""

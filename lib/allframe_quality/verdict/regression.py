@@ -112,95 +112,122 @@ def detect(current, baseline, earlier=None, *, threshold_pct: float = 10.0, min_
     from . import history
 
     key = history.KEY
-    out = []
     groups_b = {k: g for k, g in baseline.groupby(key, dropna=False)}
+    bands, settled = _noise_bands(earlier, key, min_history_runs)
+    exact_moved = _exact_moves(current, groups_b, key)
+    out = []
+    for k, cur in current.groupby(key, dropna=False):
+        spec = history.SPECS.get((k[0], k[5]))
+        if spec is None or not spec.detect:
+            continue
+        row = _compare_metric(dict(zip(key, k)), k, cur, groups_b.get(k), spec, bands.get(k), settled.get(k, False),
+                              exact_moved, threshold_pct=threshold_pct, noise_pct=noise_pct, history_only=history_only,
+                              interleaved=interleaved)
+        if row is not None:
+            out.append(row)
+    return pd.DataFrame(out, columns=CHANGE_COLUMNS)
+
+
+def _noise_bands(earlier, key: list[str], min_history_runs: int) -> tuple[dict, dict]:
+    """Per metric key, the noise band learned from earlier comparable runs, and whether it has settled."""
+    from . import history
     bands, settled = {}, {}
     if earlier is not None and not earlier.empty:
         pts = history.point_values(earlier).sort_values(["started", "run_id"])
         for k, g in pts.groupby(key, dropna=False):
             bands[k] = noise_band(g["value"].to_numpy(), min_history_runs)
             settled[k] = len(_usable(g["value"].to_numpy())) - 1 >= SETTLED   # as noise_band counts changes
-    exact_moved = {}   # (suite, subject, config, variant, item, metric) -> did the exact count change
+    return bands, settled
+
+
+def _exact_moves(current, groups_b: dict, key: list[str]) -> dict:
+    """(suite, subject, config, variant, item, metric) of every exact count -> whether it changed."""
+    from . import history
+    moved = {}
     for k, cur in current.groupby(key, dropna=False):
         spec = history.SPECS.get((k[0], k[5]))
         base = groups_b.get(k)
         if spec is not None and spec.kind == "exact" and base is not None:
             c_ok, b_ok = cur[cur["status"] == "ok"]["value"], base[base["status"] == "ok"]["value"]
             if len(c_ok) and len(b_ok) and float(b_ok.mean()) != 0:
-                exact_moved[k] = compare_exact(float(b_ok.mean()), float(c_ok.mean())).verdict != NO_CHANGE
-    for k, cur in current.groupby(key, dropna=False):
-        spec = history.SPECS.get((k[0], k[5]))
-        if spec is None or not spec.detect:
-            continue
-        base = groups_b.get(k)
-        row = dict(zip(key, k), unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
-                   lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan,
-                   evidence="", verdict="", gate_fail=False)
-        c_ok, b_ok = cur[cur["status"] == "ok"]["value"].to_numpy(), None
-        if base is not None:
-            b_ok = base[base["status"] == "ok"]["value"].to_numpy()
-        point = np.median if spec.point == "median" else np.mean
-        if len(c_ok) == 0:
-            if b_ok is not None and len(b_ok):
-                row.update(verdict=BROKE, baseline=float(point(b_ok)), evidence=str(cur["detail"].iloc[0])[:160])
-                out.append(row)
-            continue
-        row["current"] = float(point(c_ok))
-        if b_ok is None or len(b_ok) == 0:
-            row.update(verdict=FIXED if base is not None else NEW)
-            out.append(row)
-            continue
-        row["baseline"] = float(point(b_ok))
-        if row["baseline"] == 0:  # no relative change from zero (e.g. memory used below one page)
-            row.update(verdict=NO_CHANGE if row["current"] == 0 else WITHIN_NOISE,
-                       evidence="baseline is 0: no relative change")
-            out.append(row)
-            continue
-        lower = spec.lower_is_better
-        band = bands.get(k) if spec.kind != "exact" else None   # deterministic: no noise to learn
-        if spec.kind == "exact":
-            c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
-            evidence, real = "exact count", c.verdict != NO_CHANGE
-            past, band_only = abs(c.change_pct) > threshold_pct, False
-        elif len(c_ok) >= MIN_SAMPLES and len(b_ok) >= MIN_SAMPLES:
-            c = compare_samples(b_ok, c_ok, noise_pct=noise_pct, lower_is_better=lower)
-            evidence = f"bootstrap 95% CI over {len(b_ok)}+{len(c_ok)} samples"
-            real = c.verdict in (REGRESSED, IMPROVED)
-            past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
-            band_only = (k[0], k[2], k[5]) in history_only
-            if band_only:
-                evidence = f"run-level noise: history only ({len(b_ok)}+{len(c_ok)} samples)"
-                real = band is not None and settled.get(k, False)
-        else:
-            pct = (row["current"] / row["baseline"] - 1) * 100
-            c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
-            evidence = "one value per run" if len(c_ok) == 1 else f"too few samples ({len(b_ok)}+{len(c_ok)})"
-            real, past = band is not None and settled.get(k, False), abs(pct) > threshold_pct
-            band_only = True
-        if band is not None:
-            evidence += f"; history noise band ±{band:.1f}%" + ("" if settled.get(k) else " (not settled yet)")
-            real = real and abs(c.change_pct) > band
-        moved = exact_moved.get((*k[:5], spec.corroborated_by)) if spec.corroborated_by and not interleaved else None
-        if moved is False and real:
-            evidence += f"; {spec.corroborated_by} unchanged: the machine may have moved"
-            real = False
-        row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence,
-                   band_pct=np.nan if band is None else band)
-        worse = c.change_pct > 0 if lower else c.change_pct < 0
-        undecidable = (band_only and not settled.get(k, False)) or moved is False
-        if real and past:
-            row["verdict"] = REGRESSED if worse else IMPROVED
-        elif past and undecidable:
-            row["verdict"] = UNCONFIRMED
-        elif real:
-            row["verdict"] = BELOW
-        elif spec.kind == "exact" or c.change_pct == 0:
-            row["verdict"] = NO_CHANGE      # an exact count within its 0.1 % tolerance
-        else:
-            row["verdict"] = WITHIN_NOISE
-        row["gate_fail"] = row["verdict"] == REGRESSED and spec.gates
-        out.append(row)
-    return pd.DataFrame(out, columns=CHANGE_COLUMNS)
+                moved[k] = compare_exact(float(b_ok.mean()), float(c_ok.mean())).verdict != NO_CHANGE
+    return moved
+
+
+def _compare_metric(ident: dict, k: tuple, cur, base, spec, band, settled: bool, exact_moved: dict, *,
+                    threshold_pct: float, noise_pct: float, history_only: frozenset, interleaved: bool) -> dict | None:
+    """One tracked metric of the current run against its baseline: the change, its evidence and its verdict."""
+    row = dict(ident, unit=cur["unit"].iloc[0], baseline=np.nan, current=np.nan, change_pct=np.nan,
+               lo_pct=np.nan, hi_pct=np.nan, band_pct=np.nan, evidence="", verdict="", gate_fail=False)
+    c_ok = cur[cur["status"] == "ok"]["value"].to_numpy()
+    b_ok = base[base["status"] == "ok"]["value"].to_numpy() if base is not None else None
+    point = np.median if spec.point == "median" else np.mean
+    if len(c_ok) == 0:
+        if b_ok is not None and len(b_ok):
+            row.update(verdict=BROKE, baseline=float(point(b_ok)), evidence=str(cur["detail"].iloc[0])[:160])
+            return row
+        return None
+    row["current"] = float(point(c_ok))
+    if b_ok is None or len(b_ok) == 0:
+        row.update(verdict=FIXED if base is not None else NEW)
+        return row
+    row["baseline"] = float(point(b_ok))
+    if row["baseline"] == 0:  # no relative change from zero (e.g. memory used below one page)
+        row.update(verdict=NO_CHANGE if row["current"] == 0 else WITHIN_NOISE, evidence="baseline is 0: no relative change")
+        return row
+    band = band if spec.kind != "exact" else None   # deterministic: no noise to learn
+    c, evidence, real, past, band_only = _evidence(row, k, spec, b_ok, c_ok, band, settled, threshold_pct=threshold_pct,
+                                                   noise_pct=noise_pct, history_only=history_only)
+    moved = exact_moved.get((*k[:5], spec.corroborated_by)) if spec.corroborated_by and not interleaved else None
+    if moved is False and real:
+        evidence += f"; {spec.corroborated_by} unchanged: the machine may have moved"
+        real = False
+    row.update(change_pct=c.change_pct, lo_pct=c.lo_pct, hi_pct=c.hi_pct, evidence=evidence,
+               band_pct=np.nan if band is None else band)
+    worse = c.change_pct > 0 if spec.lower_is_better else c.change_pct < 0
+    undecidable = (band_only and not settled) or moved is False
+    if real and past:
+        row["verdict"] = REGRESSED if worse else IMPROVED
+    elif past and undecidable:
+        row["verdict"] = UNCONFIRMED
+    elif real:
+        row["verdict"] = BELOW
+    elif spec.kind == "exact" or c.change_pct == 0:
+        row["verdict"] = NO_CHANGE      # an exact count within its 0.1 % tolerance
+    else:
+        row["verdict"] = WITHIN_NOISE
+    row["gate_fail"] = row["verdict"] == REGRESSED and spec.gates
+    return row
+
+
+def _evidence(row: dict, k: tuple, spec, b_ok, c_ok, band, settled: bool, *, threshold_pct: float, noise_pct: float,
+              history_only: frozenset) -> tuple[Change, str, bool, bool, bool]:
+    """(the change, its evidence, whether it is real, whether it is past the threshold, whether the noise band is
+    its only evidence): exact counts as they are, samples by bootstrap, single values by the history's band."""
+    lower = spec.lower_is_better
+    if spec.kind == "exact":
+        c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
+        evidence, real = "exact count", c.verdict != NO_CHANGE
+        past, band_only = abs(c.change_pct) > threshold_pct, False
+    elif len(c_ok) >= MIN_SAMPLES and len(b_ok) >= MIN_SAMPLES:
+        c = compare_samples(b_ok, c_ok, noise_pct=noise_pct, lower_is_better=lower)
+        evidence = f"bootstrap 95% CI over {len(b_ok)}+{len(c_ok)} samples"
+        real = c.verdict in (REGRESSED, IMPROVED)
+        past = c.lo_pct > threshold_pct or c.hi_pct < -threshold_pct   # the whole interval past it
+        band_only = (k[0], k[2], k[5]) in history_only
+        if band_only:
+            evidence = f"run-level noise: history only ({len(b_ok)}+{len(c_ok)} samples)"
+            real = band is not None and settled
+    else:
+        pct = (row["current"] / row["baseline"] - 1) * 100
+        c = Change(row["baseline"], row["current"], pct, pct, pct, NO_CHANGE)
+        evidence = "one value per run" if len(c_ok) == 1 else f"too few samples ({len(b_ok)}+{len(c_ok)})"
+        real, past = band is not None and settled, abs(pct) > threshold_pct
+        band_only = True
+    if band is not None:
+        evidence += f"; history noise band ±{band:.1f}%" + ("" if settled else " (not settled yet)")
+        real = real and abs(c.change_pct) > band
+    return c, evidence, real, past, band_only
 
 
 # What makes two runs of a suite comparable: the same machine, measuring parameters, compiler, AllFrame
@@ -439,29 +466,36 @@ def paired(a_rounds, b_rounds, *, threshold_pct: float = 10.0, resamples: int = 
             out.append(row)
             continue
         row["baseline"], row["current"] = float(a.mean()), float(bb.mean())
-        lower = spec.lower_is_better
-        if spec.kind == "exact":
-            c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
-            real, past, evidence = c.verdict != NO_CHANGE, abs(c.change_pct) > threshold_pct, "exact count"
-            lo = hi = pct = c.change_pct
-        else:
-            both = pd.concat([a.rename("a"), bb.rename("b")], axis=1).dropna()
-            if len(both) < min_rounds:
-                raise ValueError(f"{describe(row)}: {len(both)} paired rounds, fewer than {min_rounds}")
-            ratios = (both["b"] / both["a"]).to_numpy(float)
-            lo, hi = ((np.array(stats.mean_interval(ratios, resamples=resamples, seed=seed)) - 1) * 100)
-            pct = (ratios.mean() - 1) * 100
-            real = lo > 0 or hi < 0
-            past = lo > threshold_pct or hi < -threshold_pct
-            evidence = f"paired bootstrap 95% interval over {len(ratios)} interleaved rounds (B/A per round)"
-        worse = pct > 0 if lower else pct < 0
-        verdict = (REGRESSED if worse else IMPROVED) if real and past else (BELOW if real else
-                                                                            (NO_CHANGE if pct == 0 or spec.kind == "exact"
-                                                                             else WITHIN_NOISE))
-        row.update(change_pct=pct, lo_pct=lo, hi_pct=hi, evidence=evidence, verdict=verdict,
-                   gate_fail=verdict == REGRESSED and spec.gates)
-        out.append(row)
+        out.append(_paired_change(row, spec, a, bb, threshold_pct=threshold_pct, resamples=resamples, seed=seed,
+                                  min_rounds=min_rounds))
     return pd.DataFrame(out, columns=CHANGE_COLUMNS)
+
+
+def _paired_change(row: dict, spec, a, bb, *, threshold_pct: float, resamples: int, seed: int, min_rounds: int) -> dict:
+    """One metric's A/B verdict: exact counts exactly; samples by the paired bootstrap of B/A over the rounds."""
+    import pandas as pd
+    lower = spec.lower_is_better
+    if spec.kind == "exact":
+        c = compare_exact(row["baseline"], row["current"], lower_is_better=lower)
+        real, past, evidence = c.verdict != NO_CHANGE, abs(c.change_pct) > threshold_pct, "exact count"
+        lo = hi = pct = c.change_pct
+    else:
+        both = pd.concat([a.rename("a"), bb.rename("b")], axis=1).dropna()
+        if len(both) < min_rounds:
+            raise ValueError(f"{describe(row)}: {len(both)} paired rounds, fewer than {min_rounds}")
+        ratios = (both["b"] / both["a"]).to_numpy(float)
+        lo, hi = ((np.array(stats.mean_interval(ratios, resamples=resamples, seed=seed)) - 1) * 100)
+        pct = (ratios.mean() - 1) * 100
+        real = lo > 0 or hi < 0
+        past = lo > threshold_pct or hi < -threshold_pct
+        evidence = f"paired bootstrap 95% interval over {len(ratios)} interleaved rounds (B/A per round)"
+    worse = pct > 0 if lower else pct < 0
+    verdict = (REGRESSED if worse else IMPROVED) if real and past else (BELOW if real else
+                                                                        (NO_CHANGE if pct == 0 or spec.kind == "exact"
+                                                                         else WITHIN_NOISE))
+    row.update(change_pct=pct, lo_pct=lo, hi_pct=hi, evidence=evidence, verdict=verdict,
+               gate_fail=verdict == REGRESSED and spec.gates)
+    return row
 
 
 def headline_of(failed) -> str:
