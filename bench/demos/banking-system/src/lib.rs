@@ -2,14 +2,15 @@
 //!
 //! From AllFrame (allframe-core, features `cqrs`, `cqrs-sqlite`): `EventStore` over
 //! `SqliteEventStoreBackend` (the audit trail), `Aggregate` (accounts folded from their streams),
-//! `CommandBus` (open account, deposit, transfer), `QueryBus` (account, history), `SagaOrchestrator` +
-//! `OrchestratorSagaStep` (transfers: debit → fraud check → credit, per-step `timeout_duration`,
+//! `CommandBus` (open account, deposit, transfer), `QueryBus` (account, history), `SagaOrchestrator`
+//! + `OrchestratorSagaStep` (transfers: debit → fraud check → credit, per-step `timeout_duration`,
 //! reverse compensation), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1
 //! document). From other crates: axum 0.8 serves HTTP (AllFrame's `RestAdapter` serves none), tokio,
 //! serde, uuid, thiserror; `demo-support` has the JSON errors, extractors and serving all demos share.
 pub mod domain;
+pub mod transfer;
 
-use std::{collections::HashSet, time::Duration};
+use std::time::Duration;
 
 use allframe_core::cqrs::saga_orchestrator::SagaError;
 use allframe_core::cqrs::{
@@ -18,22 +19,14 @@ use allframe_core::cqrs::{
     ValidationError,
 };
 use allframe_core::router::{OpenApiGenerator, RouteMetadata, Router as AfRouter};
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::{IntoResponse, Response},
-    routing::{get, post, MethodRouter},
-    Router,
-};
-use demo_support::{
-    error::ApiError,
-    extract::{Json, Path},
-    locks::KeyedLocks,
-};
-use domain::*;
+use axum::{extract::State, http::StatusCode, routing::get, routing::post, Router};
+use demo_support::extract::{Json, Path};
+use demo_support::{error::ApiError, locks::KeyedLocks, openapi};
+use domain::{account, stream, Account, BankEvent, Cause, Movement, Store, TransferRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::task::TaskTracker;
+use transfer::{Step, Transfer, STEPS};
 
 /// Start-up settings. `db` is the SQLite file of the event store (`:memory:` keeps it in memory).
 #[derive(Clone)]
@@ -45,25 +38,20 @@ pub struct Config {
 }
 
 impl Config {
-    /// Transfers over 10,000.00 are stopped; the partner bank answers after 1.5 s, too late for the
-    /// credit step's 300 ms.
-    pub fn new(db: &str) -> Self {
+    /// Transfers over 10,000.00 are stopped; the partner bank answers after 1.5 s, too late for
+    /// the credit step's 300 ms. `BANK_DB` names the SQLite file.
+    pub fn from_env() -> Self {
         Config {
-            db: db.into(),
+            db: std::env::var("BANK_DB").unwrap_or_else(|_| ":memory:".into()),
             fraud_limit_cents: 1_000_000,
             partner_delay: Duration::from_millis(1500),
             credit_timeout: Duration::from_millis(300),
         }
     }
-
-    /// `BANK_DB` names the SQLite file; by default the audit trail lives in memory.
-    pub fn from_env() -> Self {
-        Config::new(&std::env::var("BANK_DB").unwrap_or_else(|_| ":memory:".into()))
-    }
 }
 
-/// An amount of cents, 1 to `i64::MAX` (balances are `i64`); anything else is refused as the JSON is
-/// read (422).
+/// An amount of cents, 1 to `i64::MAX` (balances are `i64`); anything else is refused as the
+/// JSON is read (422), so no amount ever wraps.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(try_from = "u64")]
 pub struct Cents(pub u64);
@@ -72,7 +60,7 @@ impl TryFrom<u64> for Cents {
     type Error = String;
     fn try_from(n: u64) -> Result<Self, String> {
         match i64::try_from(n) {
-            Ok(n) if n > 0 => Ok(Cents(n.unsigned_abs())),
+            Ok(1..) => Ok(Cents(n)),
             _ => Err(format!("amount_cents must be between 1 and {}", i64::MAX)),
         }
     }
@@ -88,14 +76,10 @@ pub struct OpenAccount {
 }
 impl Command for OpenAccount {}
 
-pub struct Deposit {
-    pub account_id: String,
-    pub amount_cents: Cents,
-}
+pub struct Deposit(pub String, pub Cents);
 impl Command for Deposit {}
 
-/// `transfer_id` is optional: a client that gives its own can ask for the outcome even if it went
-/// away before the answer.
+/// With its own `transfer_id`, a client can ask for the outcome even if it left before the answer.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransferMoney {
@@ -115,18 +99,9 @@ pub struct Bank {
     locks: KeyedLocks,
 }
 
-fn valid_id(field: &str, id: &str) -> Result<(), CommandError> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-';
-    if (1..=64).contains(&id.len()) && id.chars().all(ok) {
-        return Ok(());
-    }
-    let error = ValidationError::new(field, "1 to 64 letters, digits and '-'");
-    Err(CommandError::Validation(vec![error]))
-}
-
 impl Bank {
-    async fn record(&self, stream_name: String, event: BankEvent) -> CommandResult<BankEvent> {
-        let stored = self.store.append(&stream_name, vec![event.clone()]).await;
+    async fn record(&self, stream_name: &str, event: BankEvent) -> CommandResult<BankEvent> {
+        let stored = self.store.append(stream_name, vec![event.clone()]).await;
         stored.map_err(CommandError::Internal)?;
         Ok(vec![event])
     }
@@ -138,94 +113,39 @@ impl Bank {
         found.ok_or_else(|| CommandError::NotFound(format!("account {id} not found")))
     }
 
-    /// Ends a transfer whatever happened: settles it, then writes its one outcome event.
+    /// Settles the transfer, then writes its one outcome event.
     async fn finish(
         &self,
         t: &Transfer,
-        result: Result<(), SagaError>,
+        failure: Option<(String, Cause, String)>,
     ) -> CommandResult<BankEvent> {
-        let reversal = t.settle().await;
+        let settled = t.settle().await;
+        let (reversal, credited) = settled.map_err(|c| CommandError::Internal(c.to_string()))?;
         let transfer_id = t.request.transfer_id.clone();
-        if t.credited().await {
-            return self.completed(transfer_id).await;
-        }
-        let (step, kind) = match &result {
-            Ok(()) => (String::new(), Cause::Internal),
-            Err(SagaError::Timeout { step_index, .. }) => {
-                (STEPS[*step_index].into(), Cause::Timeout)
-            }
-            Err(SagaError::StepFailed { step_name, .. }) => {
-                let cause = t.progress.lock().await.cause;
-                (step_name.clone(), cause.unwrap_or(Cause::Internal))
-            }
-            Err(_) => (String::new(), Cause::Internal),
+        let outcome = match failure {
+            Some((step, kind, reason)) if !credited => BankEvent::TransferFailed {
+                transfer_id,
+                step,
+                kind,
+                reason,
+            },
+            _ => BankEvent::TransferCompleted { transfer_id },
         };
-        let reason = match (&result, &reversal) {
-            (_, Err(cause)) => format!("the debit could not be reversed: {cause}"),
-            (Err(e), _) => e.to_string(),
-            (Ok(()), _) => kind.to_string(),
-        };
-        let mut events = reversal.ok().flatten().into_iter().collect::<Vec<_>>();
-        let failed = BankEvent::TransferFailed {
-            transfer_id: transfer_id.clone(),
-            step,
-            kind,
-            reason,
-        };
-        events.extend(
-            self.record(stream("transfer", &transfer_id), failed)
-                .await?,
-        );
+        let mut events: Vec<_> = reversal.into_iter().collect();
+        let stream_name = stream("transfer", &t.request.transfer_id);
+        events.extend(self.record(&stream_name, outcome).await?);
         Ok(events)
     }
-
-    async fn completed(&self, transfer_id: String) -> CommandResult<BankEvent> {
-        let stream_name = stream("transfer", &transfer_id);
-        self.record(stream_name, BankEvent::TransferCompleted { transfer_id })
-            .await
-    }
-
-    /// Transfers that a crash left without an outcome are finished at start-up.
-    async fn recover(&self) -> Result<usize, String> {
-        let events = self.store.get_all_events().await?;
-        let finished: HashSet<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                BankEvent::TransferCompleted { transfer_id }
-                | BankEvent::TransferFailed { transfer_id, .. } => Some(transfer_id.as_str()),
-                _ => None,
-            })
-            .collect();
-        let mut recovered = 0;
-        for event in &events {
-            let BankEvent::TransferRequested(request) = event else {
-                continue;
-            };
-            if finished.contains(request.transfer_id.as_str()) {
-                continue;
-            }
-            let t = Transfer::resume(request.clone(), &events, self.store.clone()).await;
-            t.progress.lock().await.cause = Some(Cause::Interrupted);
-            let interrupted = SagaError::StepFailed {
-                step_index: 0,
-                step_name: "restart".into(),
-                error: Cause::Interrupted.to_string(),
-            };
-            self.finish(&t, Err(interrupted))
-                .await
-                .map_err(|e| e.to_string())?;
-            recovered += 1;
-        }
-        Ok(recovered)
-    }
 }
-
-const STEPS: [&str; 3] = ["debit-source", "fraud-check", "credit-destination"];
 
 #[async_trait::async_trait]
 impl CommandHandler<OpenAccount, BankEvent> for Bank {
     async fn handle(&self, c: OpenAccount) -> CommandResult<BankEvent> {
-        valid_id("account_id", &c.account_id)?;
+        let valid = |ch: char| ch.is_ascii_alphanumeric() || ch == '-';
+        if c.account_id.is_empty() || !c.account_id.chars().all(valid) {
+            let error = ValidationError::new("account_id", "letters, digits and '-' only");
+            return Err(CommandError::Validation(vec![error]));
+        }
         let stream_name = stream("account", &c.account_id);
         let _lock = self.locks.lock(&stream_name).await;
         if self.existing(&c.account_id).await.is_ok() {
@@ -237,26 +157,26 @@ impl CommandHandler<OpenAccount, BankEvent> for Bank {
             owner: c.owner,
             external: c.external,
         };
-        self.record(stream_name, opened).await
+        self.record(&stream_name, opened).await
     }
 }
 
 #[async_trait::async_trait]
 impl CommandHandler<Deposit, BankEvent> for Bank {
-    async fn handle(&self, c: Deposit) -> CommandResult<BankEvent> {
-        let stream_name = stream("account", &c.account_id);
+    async fn handle(&self, Deposit(id, amount): Deposit) -> CommandResult<BankEvent> {
+        let stream_name = stream("account", &id);
         let _lock = self.locks.lock(&stream_name).await;
-        let balance = self.existing(&c.account_id).await?.balance_cents;
-        if balance.checked_add_unsigned(c.amount_cents.0).is_none() {
-            let overflow = format!("the deposit would overflow the balance of {}", c.account_id);
+        let balance = self.existing(&id).await?.balance_cents;
+        if balance.checked_add_unsigned(amount.0).is_none() {
+            let overflow = format!("the deposit would overflow the balance of {id}");
             return Err(CommandError::BusinessLogic(overflow));
         }
         let deposited = BankEvent::Deposited(Movement {
-            account_id: c.account_id,
+            account_id: id,
             transfer_id: String::new(),
-            amount_cents: c.amount_cents.0,
+            amount_cents: amount.0,
         });
-        self.record(stream_name, deposited).await
+        self.record(&stream_name, deposited).await
     }
 }
 
@@ -268,7 +188,6 @@ impl CommandHandler<TransferMoney, BankEvent> for Bank {
         let id = c
             .transfer_id
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        valid_id("transfer_id", &id)?;
         let stream_name = stream("transfer", &id);
         let _lock = self.locks.lock(&stream_name).await;
         let known = self.store.get_events(&stream_name).await;
@@ -286,24 +205,37 @@ impl CommandHandler<TransferMoney, BankEvent> for Bank {
             amount_cents: c.amount_cents.0,
         };
         let requested = BankEvent::TransferRequested(request.clone());
-        let mut events = self.record(stream_name, requested).await?;
-        let t = Transfer::new(request, self.store.clone(), self.locks.clone());
-        let saga = SagaDefinition::new(format!("transfer-{id}"))
-            .add_step(DebitSource(t.clone()))
-            .add_step(FraudCheck {
-                transfer: t.clone(),
-                limit_cents: self.config.fraud_limit_cents,
-            })
-            .add_step(CreditDestination {
-                transfer: t.clone(),
-                delay: self.config.partner_delay,
-                timeout: self.config.credit_timeout,
-            });
-        let result = self.sagas.execute(saga).await;
-        if let Ok(done) = &result {
-            events.extend(done.iter().cloned());
-        }
-        events.extend(self.finish(&t, result.map(|_| ())).await?);
+        let mut events = self.record(&stream_name, requested).await?;
+        let t = Transfer {
+            request,
+            store: self.store.clone(),
+            locks: self.locks.clone(),
+            config: self.config.clone(),
+            busy: Default::default(),
+            cause: Default::default(),
+        };
+        let saga = SagaDefinition::new(stream_name)
+            .add_step(Step(0, t.clone()))
+            .add_step(Step(1, t.clone()))
+            .add_step(Step(2, t.clone()));
+        let failure = match self.sagas.execute(saga).await {
+            Ok(done) => {
+                events.extend(done);
+                None
+            }
+            Err(e @ SagaError::Timeout { step_index, .. }) => {
+                Some((STEPS[step_index].to_string(), Cause::Timeout, e.to_string()))
+            }
+            Err(e) => {
+                let step = match &e {
+                    SagaError::StepFailed { step_name, .. } => step_name.clone(),
+                    _ => String::new(),
+                };
+                let cause = t.cause.lock().unwrap_or_else(|e| e.into_inner()).take();
+                Some((step, cause.unwrap_or(Cause::Internal), e.to_string()))
+            }
+        };
+        events.extend(self.finish(&t, failure).await?);
         Ok(events)
     }
 }
@@ -343,10 +275,8 @@ pub enum BankError {
     Command(#[from] CommandError),
     #[error(transparent)]
     Query(#[from] QueryError),
-    #[error("event store: {0}")]
-    Store(String),
-    #[error("transfer task: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError for BankError {
@@ -354,11 +284,11 @@ impl ApiError for BankError {
         match self {
             BankError::AccountNotFound(_) => (StatusCode::NOT_FOUND, "account_not_found"),
             BankError::TransferNotFound(_) => (StatusCode::NOT_FOUND, "transfer_not_found"),
-            // Ids are the only fields commands validate (amounts are checked as the JSON is read).
+            // An account id is the one field a command validates (amounts are checked as the JSON
+            // is read), and an overflowing deposit the one business rule refused with an error.
             BankError::Command(CommandError::Validation(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id")
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_account_id")
             }
-            // The one business rule a command refuses with an error (a refused transfer is an outcome).
             BankError::Command(CommandError::BusinessLogic(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "balance_overflow")
             }
@@ -374,17 +304,6 @@ impl ApiError for BankError {
 }
 
 demo_support::json_error!(BankError);
-
-/// The status of a refused transfer, by its cause.
-fn failure_status(cause: Cause) -> StatusCode {
-    match cause {
-        Cause::InsufficientFunds | Cause::BalanceOverflow => StatusCode::UNPROCESSABLE_ENTITY,
-        Cause::Fraud => StatusCode::FORBIDDEN,
-        Cause::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        Cause::AccountNotFound => StatusCode::NOT_FOUND,
-        Cause::Interrupted | Cause::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -402,15 +321,13 @@ async fn open_account(
 ) -> Result<(StatusCode, Json<Account>), BankError> {
     let id = c.account_id.clone();
     s.commands.dispatch(c).await?;
-    get_account(s, Path(id))
-        .await
-        .map(|a| (StatusCode::CREATED, a))
+    Ok((StatusCode::CREATED, get_account(s, Path(id)).await?))
 }
 
-async fn get_account(State(s): State<AppState>, Path(id): Path<String>) -> Answer<Account> {
+async fn get_account(s: State<AppState>, Path(id): Path<String>) -> Answer<Account> {
     let found = s
         .queries
-        .dispatch::<GetAccount, Option<Account>>(GetAccount(id.clone()))
+        .dispatch::<_, Option<Account>>(GetAccount(id.clone()))
         .await?;
     found.map(Json).ok_or(BankError::AccountNotFound(id))
 }
@@ -426,69 +343,57 @@ async fn deposit(
     Path(id): Path<String>,
     Json(b): Json<Amount>,
 ) -> Answer<Account> {
-    let account_id = id.clone();
-    let amount_cents = b.amount_cents;
     s.commands
-        .dispatch(Deposit {
-            account_id,
-            amount_cents,
-        })
+        .dispatch(Deposit(id.clone(), b.amount_cents))
         .await?;
     get_account(s, Path(id)).await
 }
 
-async fn events(s: &AppState, kind: &str, id: &str) -> Result<Vec<BankEvent>, BankError> {
-    let query = GetStream(stream(kind, id));
-    Ok(s.queries.dispatch::<GetStream, _>(query).await?)
+async fn events(s: &AppState, stream_name: String) -> Result<Vec<BankEvent>, BankError> {
+    Ok(s.queries
+        .dispatch::<_, Vec<BankEvent>>(GetStream(stream_name))
+        .await?)
 }
 
-async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankEvent>> {
-    if s.queries
-        .dispatch::<GetAccount, Option<Account>>(GetAccount(id.clone()))
-        .await?
-        .is_none()
-    {
-        return Err(BankError::AccountNotFound(id));
-    }
-    Ok(Json(events(&s, "account", &id).await?))
+async fn history(s: State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankEvent>> {
+    get_account(s.clone(), Path(id.clone())).await?;
+    Ok(Json(events(&s, stream("account", &id)).await?))
 }
 
 /// The saga runs in a task of its own, so it completes or compensates even when the client goes
-/// away. 201 when the money moved; otherwise the JSON error shape plus `transfer_id` and the events.
+/// away. 201 when the money moved; otherwise the JSON error shape plus `transfer_id` and events.
 async fn transfer(
-    State(s): State<AppState>,
+    s: State<AppState>,
     Json(c): Json<TransferMoney>,
-) -> Result<Response, BankError> {
+) -> Result<(StatusCode, Json<Value>), BankError> {
     let commands = s.commands.clone();
-    let events = s
-        .tasks
-        .spawn(async move { commands.dispatch(c).await })
-        .await??;
-    let (status, mut body) = match events.last() {
+    let saga = s.tasks.spawn(async move { commands.dispatch(c).await });
+    let events = saga
+        .await
+        .map_err(|e| BankError::Internal(e.to_string()))??;
+    let answer = match events.last() {
         Some(BankEvent::TransferFailed {
             transfer_id,
             kind,
             reason,
             ..
-        }) => {
-            let body = json!({"error": reason, "code": kind, "transfer_id": transfer_id});
-            (failure_status(*kind), body)
-        }
+        }) => (
+            kind.status(),
+            json!({"transfer_id": transfer_id, "error": reason, "code": kind}),
+        ),
         Some(BankEvent::TransferCompleted { transfer_id }) => {
             (StatusCode::CREATED, json!({ "transfer_id": transfer_id }))
         }
-        _ => return Err(BankError::Store("the transfer has no outcome".into())),
+        _ => return Err(BankError::Internal("the transfer has no outcome".into())),
     };
+    let (status, mut body) = answer;
     body["status"] = status.as_u16().into();
     body["events"] = json!(events);
-    Ok((status, Json(body)).into_response())
+    Ok((status, Json(body)))
 }
 
-async fn transfer_audit(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Answer<Vec<BankEvent>> {
-    let events = events(&s, "transfer", &id).await?;
+async fn transfer_audit(s: State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankEvent>> {
+    let events = events(&s, stream("transfer", &id)).await?;
     if events.is_empty() {
         return Err(BankError::TransferNotFound(id));
     }
@@ -496,113 +401,61 @@ async fn transfer_audit(
 }
 
 /// The whole audit trail, in the order SQLite stored it.
-async fn audit(State(s): State<AppState>) -> Answer<Vec<BankEvent>> {
-    Ok(Json(
-        s.store.get_all_events().await.map_err(BankError::Store)?,
-    ))
+async fn audit(s: State<AppState>) -> Answer<Vec<BankEvent>> {
+    let all = s.store.get_all_events().await;
+    Ok(Json(all.map_err(BankError::Internal)?))
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
-}
+/// The REST API: method, path, documented statuses | description. Served by axum (in `app`) and
+/// described on AllFrame's `Router`, from which AllFrame's `OpenApiGenerator` writes the document.
+const API: [&str; 9] = [
+    "GET /health 200 | Liveness probe",
+    "GET /openapi.json 200 | This document (AllFrame OpenApiGenerator)",
+    "POST /accounts 201 400 409 413 415 422 | Open an account (CommandBus)",
+    "GET /accounts/{id} 200 400 404 | Balance, folded from the account's events (QueryBus)",
+    "POST /accounts/{id}/deposits 200 400 404 413 415 422 | Deposit (CommandBus)",
+    "GET /accounts/{id}/transactions 200 400 404 | Transaction history (QueryBus)",
+    "POST /transfers 201 400 403 404 409 413 415 422 504 | Transfer saga: debit, fraud check, credit",
+    "GET /transfers/{id} 200 400 404 | A transfer's audit trail, outcome last (QueryBus)",
+    "GET /audit 200 | Every stored event, in order (SQLite event store)",
+];
 
-/// One row of the REST API: served by axum, described on AllFrame's `Router`.
-struct Route {
-    method: &'static str,
-    path: &'static str,
-    description: &'static str,
-    handler: MethodRouter<AppState>,
-    body: Option<Value>,
-    statuses: &'static [u16],
-}
-
-fn route(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
-    let description = "";
-    let body = None;
-    let statuses = &[200];
-    Route {
-        method,
-        path,
-        description,
-        handler,
-        body,
-        statuses,
-    }
-}
-
-impl Route {
-    fn doc(self, description: &'static str, statuses: &'static [u16]) -> Self {
-        Route {
-            description,
-            statuses,
-            ..self
-        }
-    }
-    fn body(self, properties: Value, required: &[&str]) -> Self {
-        let schema = json!({"type": "object", "properties": properties, "required": required});
-        Route {
-            body: Some(schema),
-            ..self
-        }
-    }
-}
-
-fn routes() -> Vec<Route> {
-    let s = json!({"type": "string"});
+fn request_schema(path: &str) -> Option<Value> {
     let cents = json!({"type": "integer", "minimum": 1, "maximum": i64::MAX});
-    let account = json!({"account_id": s, "owner": s, "external": {"type": "boolean"}});
-    let new_transfer = json!({"from": s, "to": s, "amount_cents": cents, "transfer_id": s});
-    vec![
-        route("GET", "/health", get(health)).doc("Liveness probe", &[200]),
-        route("POST", "/accounts", post(open_account))
-            .doc(
-                "Open an account (CommandBus)",
-                &[201, 400, 409, 413, 415, 422],
-            )
-            .body(account, &["account_id", "owner"]),
-        route("GET", "/accounts/{id}", get(get_account)).doc(
-            "Balance, folded from the account's events (QueryBus)",
-            &[200, 400, 404],
+    let s = json!({"type": "string"});
+    let (properties, required) = match path {
+        "/accounts" => (
+            json!({"account_id": s, "owner": s, "external": {"type": "boolean"}}),
+            json!(["account_id", "owner"]),
         ),
-        route("POST", "/accounts/{id}/deposits", post(deposit))
-            .doc("Deposit (CommandBus)", &[200, 400, 404, 413, 415, 422])
-            .body(json!({ "amount_cents": cents }), &["amount_cents"]),
-        route("GET", "/accounts/{id}/transactions", get(history))
-            .doc("Transaction history (QueryBus)", &[200, 400, 404]),
-        route("POST", "/transfers", post(transfer))
-            .doc(
-                "Transfer saga: debit, fraud check, credit; the outcome is kept under its id",
-                &[201, 400, 403, 404, 409, 413, 415, 422, 504],
-            )
-            .body(new_transfer, &["from", "to", "amount_cents"]),
-        route("GET", "/transfers/{id}", get(transfer_audit)).doc(
-            "A transfer's audit trail, outcome last (QueryBus)",
-            &[200, 400, 404],
+        "/accounts/{id}/deposits" => (json!({ "amount_cents": cents }), json!(["amount_cents"])),
+        "/transfers" => (
+            json!({"from": s, "to": s, "amount_cents": cents, "transfer_id": s}),
+            json!(["from", "to", "amount_cents"]),
         ),
-        route("GET", "/audit", get(audit)).doc("Every stored event, in order (SQLite)", &[200]),
-    ]
+        _ => return None,
+    };
+    Some(json!({"type": "object", "properties": properties, "required": required}))
 }
 
-/// The OpenAPI 3.1 document, generated by AllFrame from the route table; the statuses and path
-/// parameters, which AllFrame's generator does not write, are added by `demo_support::openapi`.
-fn openapi() -> Value {
-    let mut af_router = AfRouter::new();
-    for r in routes() {
-        let mut meta = RouteMetadata::new(r.path, r.method, "rest").with_description(r.description);
-        meta.request_schema = r.body;
-        af_router.add_route(meta);
+/// The OpenAPI 3.1 document, generated by AllFrame from `API`; the statuses and path parameters,
+/// which AllFrame's generator does not write, added by `demo_support::openapi`.
+fn openapi_document() -> Value {
+    let mut routes = AfRouter::new();
+    for row in API.map(openapi::parse) {
+        let mut meta = RouteMetadata::new(row.path, row.method, "rest");
+        meta.description = Some(row.description.into());
+        meta.request_schema = request_schema(row.path);
+        routes.add_route(meta);
     }
     let generator = OpenApiGenerator::new("AllFrame banking demo", env!("CARGO_PKG_VERSION"));
-    let mut doc = generator.generate(&af_router);
-    for r in routes() {
-        demo_support::openapi::document(&mut doc, r.method, r.path, r.statuses);
-    }
-    doc["paths"]["/openapi.json"]["get"] = json!({"responses": {"200": {"description": "OK"}}});
+    let mut doc = generator.generate(&routes);
+    openapi::document_all(&mut doc, &API);
     doc
 }
 
-/// Builds the application on the configured SQLite event store: opens the demo accounts if missing
-/// and finishes the transfers a crash interrupted. The transfer sagas run on `tasks`.
+/// Builds the application on the configured SQLite event store, opening the demo accounts if
+/// missing. Transfer sagas run on `tasks`, which `main` waits for at shutdown.
 pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
     let store = Store::with_backend(SqliteEventStoreBackend::new(&config.db).await?);
     let bank = Bank {
@@ -611,65 +464,63 @@ pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
         sagas: SagaOrchestrator::new(),
         locks: KeyedLocks::default(),
     };
-    bank.recover().await?;
     let commands = CommandBus::new();
-    let queries = QueryBus::new();
     commands.register::<OpenAccount, _>(bank.clone()).await;
     commands.register::<Deposit, _>(bank.clone()).await;
     commands.register::<TransferMoney, _>(bank.clone()).await;
+    let queries = QueryBus::new();
     queries
         .register::<GetAccount, Option<Account>, _>(bank.clone())
         .await;
     queries.register::<GetStream, Vec<BankEvent>, _>(bank).await;
     let seeds = [
-        ("alice", "Alice", false, 500_000),
-        ("bob", "Bob", false, 10_000),
-        ("partner", "Partner Bank", true, 0),
+        ("alice", "Alice", 500_000),
+        ("bob", "Bob", 10_000),
+        ("partner", "Partner Bank", 0),
     ];
-    for (id, owner, external, deposit) in seeds {
+    for (id, owner, cents) in seeds {
         if account(&store, id).await?.is_some() {
             continue;
         }
-        let account_id = id.to_string();
-        let owner = owner.to_string();
         let open = OpenAccount {
-            account_id,
-            owner,
-            external,
+            account_id: id.into(),
+            owner: owner.into(),
+            external: id == "partner",
         };
         commands.dispatch(open).await.map_err(|e| e.to_string())?;
-        if let Ok(amount_cents) = Cents::try_from(deposit) {
-            let account_id = id.to_string();
-            let funded = commands
-                .dispatch(Deposit {
-                    account_id,
-                    amount_cents,
-                })
-                .await;
+        if let Ok(cents) = Cents::try_from(cents) {
+            let funded = commands.dispatch(Deposit(id.into(), cents)).await;
             funded.map_err(|e| e.to_string())?;
         }
     }
-    let spec = openapi();
-    let mut router = Router::new().route("/openapi.json", get(move || async move { Json(spec) }));
-    for r in routes() {
-        router = router.route(r.path, r.handler);
-    }
-    Ok(router.with_state(AppState {
+    let doc = openapi_document();
+    let state = AppState {
         commands,
         queries,
         store,
         tasks,
-    }))
+    };
+    Ok(Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", get(|| async move { Json(doc) }))
+        .route("/accounts", post(open_account))
+        .route("/accounts/{id}", get(get_account))
+        .route("/accounts/{id}/deposits", post(deposit))
+        .route("/accounts/{id}/transactions", get(history))
+        .route("/transfers", post(transfer))
+        .route("/transfers/{id}", get(transfer_audit))
+        .route("/audit", get(audit))
+        .with_state(state))
 }
 
 /// Probes of AllFrame 0.1.28 saga behaviour that the README reports under "Findings about
-/// AllFrame". Each passes while the behaviour is as found; a failure means AllFrame changed and the
-/// README needs updating.
+/// AllFrame". Each passes while the behaviour is as found; a failure means AllFrame changed and
+/// the README needs updating.
 #[cfg(test)]
 mod findings {
     use super::*;
 
-    /// A step that fails, sleeps past its timeout, or (with `bad_undo`) fails its own compensation.
+    /// A step that fails, sleeps past its timeout, or (with `bad_undo`) fails its compensation.
     struct Probe(&'static str, Option<Duration>, bool);
 
     #[async_trait::async_trait]

@@ -7,6 +7,7 @@
 //!   shutdown;
 //! - [`openapi::document`]: an operation's real statuses and path parameters in AllFrame's OpenAPI
 //!   document;
+//! - [`tasks::Busy`]: writes that finish even when the future that started them is dropped;
 //! - [`locks::KeyedLocks`]: one async lock per aggregate, for check-then-append;
 //! - `testing` (feature `testing`): the real app on an ephemeral port, a malformed-input sweep, RSS, and
 //!   the `DEMO_REPORT_DIR` reports.
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod jwt;
 pub mod locks;
 pub mod openapi;
+pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 

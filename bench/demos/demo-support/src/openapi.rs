@@ -51,3 +51,37 @@ pub fn path_params(template: &str) -> Vec<&str> {
         .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
         .collect()
 }
+
+/// One row of a demo's route table, written `"POST /transfers 201 403 422 | Transfer saga"`:
+/// method, path, documented statuses, `|`, description.
+#[derive(Clone, Debug)]
+pub struct RouteDoc<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub statuses: Vec<u16>,
+    pub description: &'a str,
+}
+
+/// Reads one row of a route table; panics on a malformed row (a typo in the demo's table).
+pub fn parse(row: &str) -> RouteDoc<'_> {
+    let (head, description) = row.split_once(" | ").expect("a route row has ' | '");
+    let mut words = head.split_whitespace();
+    let method = words.next().expect("a route row starts with its method");
+    let path = words.next().expect("a route row names its path");
+    let statuses = words
+        .map(|s| s.parse().expect("statuses are numbers"))
+        .collect();
+    RouteDoc {
+        method,
+        path,
+        statuses,
+        description: description.trim(),
+    }
+}
+
+/// [`document`]s every row of `table` in `doc`.
+pub fn document_all(doc: &mut Value, table: &[&str]) {
+    for row in table.iter().map(|r| parse(r)) {
+        document(doc, row.method, row.path, &row.statuses);
+    }
+}

@@ -9,8 +9,9 @@ use tokio_util::task::TaskTracker;
 /// after 300 ms.
 pub fn config(db: &str) -> Config {
     Config {
+        db: db.into(),
         fraud_limit_cents: 100_000,
-        ..Config::new(db)
+        ..Config::from_env()
     }
 }
 
