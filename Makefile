@@ -123,7 +123,7 @@ comment: $(VENV)/.installed
 	$(PY) -m allframe_quality.commands.cli comment $(ARGS)
 
 test: setup-test
-	$(PY) -m pytest -m "not heavy" $(ARGS)
+	$(PY) -m pytest -m "not heavy" --durations=15 $(ARGS)
 
 # The tests that cold-build AllFrame's heavy backends (allsource-core, RocksDB): the weekly workflow runs them.
 test-heavy: setup-test

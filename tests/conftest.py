@@ -1,6 +1,8 @@
 """Shared fixtures. Generated data goes to a temporary tree; Rust builds reuse the shared cache."""
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from allframe_quality.suites import contract
@@ -85,9 +87,6 @@ def slowed_allframe(src: Path, dest: Path, spins: int) -> Path:
     return patched_allframe(src, dest, "src/cqrs/command_bus.rs", spin)
 
 
-RNG = __import__("numpy").random.default_rng(3)
-
-
 def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, fingerprint: str | None = None,
               instructions: float = 1253.0) -> str:
     """A CQRS suite saved the way cqrs.measure saves it: samples, a summary row, instructions."""
@@ -98,7 +97,9 @@ def save_cqrs(run_id: str, ns: float, n: int = 20, params: dict | None = None, f
         meta = json.loads(p.read_text())
         meta["machine"]["fingerprint"] = fingerprint
         p.write_text(json.dumps(meta))
-    samples = RNG.normal(ns, ns * 0.01, n)
+    import zlib
+    import numpy as np
+    samples = np.random.default_rng(zlib.crc32(f"{run_id}:{ns}".encode())).normal(ns, ns * 0.01, n)   # seeded per run
     rows = [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op_process",
                            unit="ns", value=v, sample=i) for i, v in enumerate(samples)]
     rows += [records.record(suite="cqrs", subject="allframe", config="command_dispatch", metric="ns_per_op", unit="ns",
@@ -147,3 +148,28 @@ def path_without(tmp_path: Path, tool: str) -> str:
                 (farm / f.name).symlink_to(f)
     cargo_bin = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo")) / "bin"
     return f"{farm}:{cargo_bin}"
+
+
+@pytest.fixture
+def lab_mark(monkeypatch):
+    """A marker every process this test starts inherits (AFQ_TEST_MARK in its environment, kept by runuser too):
+    the lab's own processes are found by it, never by name, so another user's wrk or PostgreSQL is never counted."""
+    import uuid
+    mark = f"afq-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("AFQ_TEST_MARK", mark)
+    return mark
+
+
+def marked_processes(mark: str) -> list:
+    """The living processes (zombies aside) that carry `mark` in their environment."""
+    import psutil
+    found = []
+    for p in psutil.process_iter(["pid", "status"]):
+        if p.info["pid"] == os.getpid() or p.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if p.environ().get("AFQ_TEST_MARK") == mark:
+                found.append(p)
+        except psutil.Error:
+            continue
+    return found

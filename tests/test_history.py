@@ -51,6 +51,7 @@ def _writer(data: str, k: int) -> None:
         save_cqrs(f"20260101T0000{k}{i}Z-0000{k}", 100 + i)
 
 
+@pytest.mark.slow   # two real writer processes
 def test_two_writers_at_once_lose_nothing(data_dir):
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_writer, args=(str(data_dir), k)) for k in (1, 2)]

@@ -8,6 +8,7 @@ import time
 
 import psutil
 import pytest
+from conftest import marked_processes
 
 from allframe_quality.core import paths
 
@@ -17,19 +18,14 @@ pytestmark = pytest.mark.slow
 MARK = f"afq-interrupt-test-{os.getpid()}"
 
 
-def _lab_processes(before: set[int]) -> list[str]:
-    """Processes this test's report started (they inherit its marker variable), still alive."""
+def _lab_processes() -> list[str]:
+    """Processes this test's report started (they inherit its marker variable; runuser keeps it), still alive."""
     out = []
-    for p in psutil.process_iter(["pid", "cmdline", "status"]):
-        if p.info["pid"] in before or p.info["status"] == psutil.STATUS_ZOMBIE:
-            continue
+    for p in marked_processes(MARK):
         try:
-            marked = p.environ().get("AFQ_TEST_MARK") == MARK
+            out.append(f"{p.pid}: {' '.join(p.cmdline())[:120]}")
         except psutil.Error:
-            marked = False
-        cmd = " ".join(p.info["cmdline"] or [])
-        if marked or (any(k in cmd for k in ("tfb-", "postgres")) and "afq" in cmd):
-            out.append(f"{p.info['pid']}: {cmd[:120]}")
+            continue
     return out
 
 
@@ -44,13 +40,19 @@ def _start_report(tmp_path):
                             start_new_session=True)
 
 
+def _is_measured_wrk(p) -> bool:
+    try:
+        return p.name() == "wrk" and "-d60s" in "".join(p.cmdline())
+    except psutil.Error:
+        return False
+
+
 def _wait_for_load(proc, timeout=300):
     """Until wrk is loading the server (the measured 60 s run, after build, PostgreSQL, verification, warm-up)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read()[-3000:]
-        wrks = [p for p in psutil.process_iter(["name", "cmdline"]) if p.info["name"] == "wrk"
-                and "-d60s" in " ".join(p.info["cmdline"] or []).replace(" ", "")]
+        wrks = [p for p in marked_processes(MARK) if _is_measured_wrk(p)]
         if wrks:
             return
         time.sleep(0.5)
@@ -64,7 +66,6 @@ def _kernel(proc) -> psutil.Process:
 
 @pytest.mark.parametrize("how", ["SIGINT to the process group", "SIGTERM", "kernel killed"])
 def test_interrupting_a_throughput_run_leaves_nothing_behind(how, tmp_path):
-    before = {p.pid for p in psutil.process_iter()}
     proc = _start_report(tmp_path)
     try:
         _wait_for_load(proc)
@@ -81,7 +82,7 @@ def test_interrupting_a_throughput_run_leaves_nothing_behind(how, tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     time.sleep(1)
-    assert _lab_processes(before) == [], out[-3000:]
+    assert _lab_processes() == [], out[-3000:]
     assert took < 20, f"took {took:.0f}s to stop"
     if how == "kernel killed":
         assert proc.returncode == 1 and "FAILED" in out

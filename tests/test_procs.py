@@ -17,6 +17,7 @@ def _gone(pid: int) -> bool:
         return True
 
 
+@pytest.mark.slow   # sleeps through a real timeout and grace period
 def test_ctrl_c_kills_the_whole_group():
     seen = []
 
@@ -30,6 +31,7 @@ def test_ctrl_c_kills_the_whole_group():
     assert seen and _gone(seen[0])
 
 
+@pytest.mark.slow   # sleeps through a real timeout and grace period
 def test_timeout_kills_grandchildren_too():
     started = time.monotonic()
     r = procs.run(["sh", "-c", SCRIPT], timeout=1.0)

@@ -4,8 +4,12 @@ import pytest
 
 from allframe_quality.verdict import regression as r
 
-RNG = np.random.default_rng(7)
-BASE = RNG.normal(1000, 10, 40)
+BASE = np.random.default_rng(7).normal(1000, 10, 40)   # drawn once, from its own seed
+
+
+def _rng(seed: int = 8) -> np.random.Generator:
+    """Each test draws from its own seeded generator: no result depends on which tests ran before it."""
+    return np.random.default_rng(seed)
 
 
 @pytest.mark.parametrize("shift, verdict", [
@@ -15,6 +19,7 @@ BASE = RNG.normal(1000, 10, 40)
     (1.005, None),             # half a percent: never a regression or improvement
 ])
 def test_sample_verdicts(shift, verdict):
+    RNG = _rng()
     cur = RNG.normal(1000 * shift, 10, 40)
     c = r.compare_samples(BASE, cur)
     if verdict is None:
@@ -26,6 +31,7 @@ def test_sample_verdicts(shift, verdict):
 
 def test_detect_needs_both_significance_and_size():
     """A time change fails the gate only when the whole interval is past the threshold; improvements never fail."""
+    RNG = _rng()
     base = _rows("a", list(RNG.normal(1000, 10, 20)), "ns_per_op", "cqrs")
     slower = _rows("b", list(RNG.normal(1150, 10, 20)), "ns_per_op", "cqrs")
     ch = r.detect(slower, base, interleaved=True)

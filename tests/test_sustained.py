@@ -53,6 +53,7 @@ def five_steps(run, op):
     return 1.03 ** min(5, max(0, (run - 5) // 3 + 1)) if op == "command_dispatch" and run >= 5 else 1.0
 
 
+@pytest.mark.slow   # hundreds of synthetic histories through the detector
 def test_five_3pct_steps_are_caught_once_the_creep_persists():
     """No step is past the threshold, so the run-against-run view never fails one; the sustained view does,
     once the last step has been in place for a window of runs (here run 23: 6 runs after the fifth step)."""
@@ -69,6 +70,7 @@ def test_five_3pct_steps_are_caught_once_the_creep_persists():
     assert r.REGRESSED not in steps_only
 
 
+@pytest.mark.slow   # hundreds of synthetic histories through the detector
 def test_a_time_only_slowdown_is_caught_once_it_persists():
     """+20 % from run 12, instructions unchanged (a lock, I/O): rarely provable from its first run, caught
     once it has lasted a window of runs."""
@@ -79,6 +81,7 @@ def test_a_time_only_slowdown_is_caught_once_it_persists():
     assert later.count(r.REGRESSED) >= 0.75 * len(later), f"caught in {later.count(r.REGRESSED)} of 30"
 
 
+@pytest.mark.slow   # hundreds of synthetic histories through the detector
 @pytest.mark.parametrize("spell", [None, (12, 20), (6, 20)])
 def test_a_a_histories_give_no_false_alarm(spell):
     """A/A: the same build run after run, with machine drift spells that move every operation together."""

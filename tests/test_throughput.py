@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import marked_processes
 
 from allframe_quality.config import budgets
 from allframe_quality.tools import postgres, tfb_verify, wrk
@@ -72,6 +73,7 @@ def _verify(faults, test):
         srv.shutdown()
 
 
+@pytest.mark.slow   # waits for the Date header to change
 def test_a_correct_server_passes():
     for test in ("json", "plaintext", "fortunes"):
         assert _verify(set(), test) == [], test
@@ -86,6 +88,7 @@ def test_a_correct_server_passes():
     ("unsorted", "fortunes", "fortunes HTML differs"),
     ("no-charset", "fortunes", "Content-Type 'text/html' does not match"),
 ])
+@pytest.mark.slow   # waits for the Date header to change
 def test_each_wrong_response_is_caught(fault, test, message):
     problems = _verify({fault}, test)
     assert any(message in p for p in problems), problems
@@ -117,8 +120,7 @@ def test_unknown_framework_or_test_names_the_valid_ones(data_dir):
 
 
 @pytest.mark.slow
-def test_short_real_run_leaves_no_process_behind(data_dir):
-    before = {p.pid for p in psutil.process_iter()}
+def test_short_real_run_leaves_no_process_behind(data_dir, lab_mark):
     run_id, df = throughput.measure(["allframe", "hyper"], ["json", "fortunes"], duration_s=1, repeats=2,
                                     warmup_s=1, printer=None)
     verified = df[df["metric"] == "verified"]
@@ -128,7 +130,5 @@ def test_short_real_run_leaves_no_process_behind(data_dir):
     rel = throughput_analysis.relative(df, "hyper")
     assert rel[rel["framework"] == "hyper"]["share_pct"].round(6).eq(100).all()
     assert {"server_cpu_pct", "load_cpu_pct", "latency_p99_ms", "server_peak_rss_bytes"} <= set(df["metric"])
-    after = {p.pid: p for p in psutil.process_iter(["name", "cmdline"])}
-    strays = [p.info["cmdline"] for pid, p in after.items() if pid not in before
-              and any(k in " ".join(p.info["cmdline"] or []) for k in ("tfb-", "postgres", "wrk"))]
+    strays = [" ".join(p.cmdline()) for p in marked_processes(lab_mark)]
     assert strays == []
