@@ -749,3 +749,131 @@ pub async fn huge_body(
         rss_growth_bytes: peak.saturating_sub(before),
     }
 }
+
+/// The body of a [`Case`].
+pub enum CaseBody {
+    None,
+    Json(Value),
+    /// Content type and bytes.
+    Raw(&'static str, &'static str),
+    /// A declared `content-length` over [`BODY_LIMIT`], sent over a raw connection.
+    OverLimit,
+}
+
+/// One request of a contract test: `method template` of the OpenAPI document, asked at `path`,
+/// expected to answer `expected`.
+pub struct Case {
+    pub method: &'static str,
+    pub template: &'static str,
+    pub path: String,
+    pub body: CaseBody,
+    pub expected: u16,
+}
+
+pub fn case(
+    method: &'static str,
+    template: &'static str,
+    path: &str,
+    body: CaseBody,
+    expected: u16,
+) -> Case {
+    Case {
+        method,
+        template,
+        path: path.into(),
+        body,
+        expected,
+    }
+}
+
+/// Runs `cases` in order against `server` and compares them with `doc`, its OpenAPI document: each
+/// answer has the expected status, that status is documented for its operation, every error answer
+/// has the [`ErrorBody`] shape the document references, and every documented status of every
+/// operation in the document was produced by some case. Returns one line per failure.
+pub async fn check_contract(server: &TestServer, doc: &Value, cases: &[Case]) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut produced: std::collections::BTreeMap<
+        (String, String),
+        std::collections::BTreeSet<String>,
+    > = Default::default();
+    let mut failures = Vec::new();
+    for c in cases {
+        let documented = &doc["paths"][c.template][c.method.to_lowercase()]["responses"];
+        let answer = match &c.body {
+            CaseBody::OverLimit => {
+                let total = (BODY_LIMIT + 1) as u64;
+                send_body(server.addr, c.method, &c.path, total, false, &[])
+                    .await
+                    .map(|a| (a.status, a.json().unwrap_or(Value::Null)))
+            }
+            body => {
+                let method = reqwest::Method::from_bytes(c.method.as_bytes()).expect("a method");
+                let mut req = client.request(method, server.url(&c.path));
+                req = match body {
+                    CaseBody::Json(v) => req.json(v),
+                    CaseBody::Raw(content_type, text) => {
+                        req.header("content-type", *content_type).body(*text)
+                    }
+                    _ => req,
+                };
+                match req.send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        Ok((status, r.json().await.unwrap_or(Value::Null)))
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        let (status, body) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                failures.push(format!("{} {}: no answer: {e}", c.method, c.path));
+                continue;
+            }
+        };
+        let key = (c.method.to_lowercase(), c.template.to_string());
+        produced.entry(key).or_default().insert(status.to_string());
+        if status != c.expected {
+            failures.push(format!(
+                "{} {}: expected {}, got {status} {body}",
+                c.method, c.path, c.expected
+            ));
+        }
+        let response = &documented[status.to_string()];
+        if response.is_null() {
+            failures.push(format!(
+                "{} {}: {status} is not documented",
+                c.method, c.template
+            ));
+        }
+        let schema = &response["content"]["application/json"]["schema"]["$ref"];
+        let error_shape = ErrorBody::matches(&body) && body["status"] == json!(status);
+        if status >= 400 && (!error_shape || schema != "#/components/schemas/ErrorBody") {
+            failures.push(format!(
+                "{} {}: {status} error body {body}",
+                c.method, c.path
+            ));
+        }
+    }
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let documented: std::collections::BTreeSet<String> = operation["responses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone())
+                .collect();
+            let seen = produced
+                .get(&(method.clone(), path.clone()))
+                .cloned()
+                .unwrap_or_default();
+            if documented != seen {
+                failures.push(format!(
+                    "{method} {path}: documented {documented:?}, produced {seen:?}"
+                ));
+            }
+        }
+    }
+    failures
+}

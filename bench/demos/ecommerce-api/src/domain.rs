@@ -44,9 +44,18 @@ impl Event for OrderV2 {}
 /// The migration; AllFrame's `AutoUpcaster<OrderV1, OrderV2>` applies it through this `From`.
 impl From<OrderV1> for OrderV2 {
     fn from(v1: OrderV1) -> Self {
-        let line = |(product_id, quantity)| OrderLine { product_id, quantity };
-        let (lines, total_cents) = (v1.items.into_iter().map(line).collect(), (v1.total * 100.0).round() as u64);
-        OrderV2 { order_id: v1.order_id, lines, total_cents, currency: "USD".into(), schema_version: 2 }
+        let line = |(product_id, quantity)| OrderLine {
+            product_id,
+            quantity,
+        };
+        OrderV2 {
+            order_id: v1.order_id,
+            lines: v1.items.into_iter().map(line).collect(),
+            // V1 stored dollars as a float; `as` saturates (a negative or NaN total becomes 0).
+            total_cents: (v1.total * 100.0).round() as u64,
+            currency: "USD".into(),
+            schema_version: 2,
+        }
     }
 }
 
@@ -55,14 +64,54 @@ impl From<OrderV1> for OrderV2 {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ShopEvent {
-    ProductAdded { product: Product, stock: u32 },
-    CartItemSet { cart_id: String, product_id: String, quantity: u32 },
-    CartCheckedOut { cart_id: String, order_id: String },
-    StockReserved { order_id: String, product_id: String, quantity: u32 },
-    StockReleased { order_id: String, product_id: String, quantity: u32 },
-    PaymentCaptured { order_id: String, amount_cents: u64 },
+    ProductAdded {
+        product: Product,
+        stock: u32,
+    },
+    CartItemSet {
+        cart_id: String,
+        product_id: String,
+        quantity: u32,
+    },
+    CartCheckedOut {
+        cart_id: String,
+        order_id: String,
+    },
+    StockReserved {
+        order_id: String,
+        product_id: String,
+        quantity: u32,
+    },
+    StockReleased {
+        order_id: String,
+        product_id: String,
+        quantity: u32,
+    },
+    PaymentCaptured {
+        order_id: String,
+        amount_cents: u64,
+    },
     OrderPlacedV1(OrderV1),
     OrderPlaced(OrderV2),
+    /// A checkout's other outcome: nothing stays reserved or charged.
+    OrderFailed {
+        order_id: String,
+        step: String,
+        kind: Cause,
+        reason: String,
+    },
+}
+
+/// Why a checkout failed, as its `OrderFailed` event stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    #[error("insufficient stock")]
+    InsufficientStock,
+    #[error("payment declined by card issuer")]
+    PaymentDeclined,
+    #[error("internal error")]
+    Internal,
 }
 impl EventTypeName for ShopEvent {}
 impl Event for ShopEvent {}
@@ -72,7 +121,9 @@ impl Event for ShopEvent {}
 pub fn order_v2(event: &ShopEvent) -> Option<OrderV2> {
     match event {
         ShopEvent::OrderPlaced(o) => Some(o.clone()),
-        ShopEvent::OrderPlacedV1(v1) => Some(AutoUpcaster::<OrderV1, OrderV2>::new().upcast(v1.clone())),
+        ShopEvent::OrderPlacedV1(v1) => {
+            Some(AutoUpcaster::<OrderV1, OrderV2>::new().upcast(v1.clone()))
+        }
         _ => None,
     }
 }
@@ -98,10 +149,18 @@ impl Aggregate for Cart {
     type Event = ShopEvent;
     fn apply_event(&mut self, event: &ShopEvent) {
         match event {
-            ShopEvent::CartItemSet { product_id, quantity: 0, .. } => {
+            ShopEvent::CartItemSet {
+                product_id,
+                quantity: 0,
+                ..
+            } => {
                 self.items.remove(product_id);
             }
-            ShopEvent::CartItemSet { product_id, quantity, .. } => {
+            ShopEvent::CartItemSet {
+                product_id,
+                quantity,
+                ..
+            } => {
                 self.items.insert(product_id.clone(), *quantity);
             }
             ShopEvent::CartCheckedOut { .. } => self.items.clear(),
@@ -121,14 +180,19 @@ pub struct StockLevel {
 impl Aggregate for StockLevel {
     type Event = ShopEvent;
     fn apply_event(&mut self, event: &ShopEvent) {
-        let (available, reserved) = match event {
-            ShopEvent::ProductAdded { stock, .. } => (*stock as i64, 0),
-            ShopEvent::StockReserved { quantity, .. } => (-(*quantity as i64), *quantity as i64),
-            ShopEvent::StockReleased { quantity, .. } => (*quantity as i64, -(*quantity as i64)),
-            _ => return,
-        };
-        self.available += available;
-        self.reserved += reserved;
+        // Quantities are u32, so these i64 sums cannot overflow in any realistic log.
+        match event {
+            ShopEvent::ProductAdded { stock, .. } => self.available += i64::from(*stock),
+            ShopEvent::StockReserved { quantity, .. } => {
+                self.available -= i64::from(*quantity);
+                self.reserved += i64::from(*quantity);
+            }
+            ShopEvent::StockReleased { quantity, .. } => {
+                self.available += i64::from(*quantity);
+                self.reserved -= i64::from(*quantity);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -136,7 +200,8 @@ impl Aggregate for StockLevel {
 pub fn stock_product(event: &ShopEvent) -> Option<&str> {
     match event {
         ShopEvent::ProductAdded { product, .. } => Some(&product.id),
-        ShopEvent::StockReserved { product_id, .. } | ShopEvent::StockReleased { product_id, .. } => Some(product_id),
+        ShopEvent::StockReserved { product_id, .. }
+        | ShopEvent::StockReleased { product_id, .. } => Some(product_id),
         _ => None,
     }
 }

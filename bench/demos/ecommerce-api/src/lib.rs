@@ -1,13 +1,13 @@
 //! ecommerce-api: the PRD's scenario 1 (REST + CQRS) built on AllFrame 0.1.28.
 //!
-//! From AllFrame (allframe-core, feature `cqrs`): `CommandBus` (cart commands, checkout = CreateOrder),
-//! `QueryBus` (catalogue, cart, order, inventory queries), `EventStore` (in-memory) with `Aggregate`s,
-//! `ProjectionRegistry` + `Projection` (catalogue and inventory views, kept current by
+//! From AllFrame (allframe-core, feature `cqrs`): `CommandBus` (cart commands, checkout =
+//! CreateOrder), `QueryBus` (catalogue, cart, order queries), `EventStore` (in-memory) with
+//! `Aggregate`s, `ProjectionRegistry` + `Projection` (catalogue and inventory views, kept current by
 //! `start_subscription`), `SagaOrchestrator` (order fulfilment with compensation), `AutoUpcaster`
-//! (OrderV1 → OrderV2), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1 document)
-//! and `scalar_html` (the docs page).
-//! From other crates: axum 0.8 serves HTTP (AllFrame's `RestAdapter` serves none), serde/serde_json,
-//! tokio, uuid (order ids).
+//! (OrderV1 → OrderV2), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1
+//! document) and `scalar_html` (the docs page). From other crates: axum 0.8 serves HTTP (AllFrame's
+//! `RestAdapter` serves none), serde/serde_json, tokio, uuid, thiserror; `demo-support` has the JSON
+//! errors, extractors and serving all demos share.
 pub mod commands;
 pub mod domain;
 pub mod queries;
@@ -16,20 +16,18 @@ pub mod saga;
 use allframe_core::cqrs::{
     CommandBus, CommandError, EventStore, InMemoryBackend, ProjectionRegistry, QueryBus, QueryError,
 };
-use allframe_core::router::{scalar_html, OpenApiGenerator, RouteMetadata, Router as AfRouter, ScalarConfig};
-use axum::{
-    extract::{rejection::JsonRejection, FromRequest, Path, State},
-    http::StatusCode,
-    response::{Html, IntoResponse, Response},
-    routing::{get, post, put, MethodRouter},
-    Json, Router,
-};
+use allframe_core::router::ScalarConfig;
+use allframe_core::router::{scalar_html, OpenApiGenerator, RouteMetadata, Router as AfRouter};
+use axum::{extract::State, http::StatusCode, response::Html, routing::get, routing::post, Router};
+use demo_support::extract::{Json, Path};
+use demo_support::{error::ApiError, locks::KeyedLocks, openapi};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio_util::task::TaskTracker;
 
-use commands::*;
-use domain::{stream, OrderV1, OrderV2, Product, ShopEvent};
-use queries::*;
+use commands::{CreateOrder, Handlers, UpdateCart};
+use domain::{stream, Cart, OrderV1, OrderV2, Product, ShopEvent};
+use queries::{CatalogView, GetCart, GetOrder, InventoryView, ListProducts, Queries};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -38,183 +36,293 @@ pub struct AppState {
     pub projections: ProjectionRegistry<ShopEvent, InMemoryBackend<ShopEvent>>,
     pub store: EventStore<ShopEvent>,
     pub inventory: InventoryView,
+    pub tasks: TaskTracker,
 }
 
-/// Every error leaves as JSON: `{"error": "...", "status": 4xx}`.
-pub struct ApiError(StatusCode, String);
+#[derive(Debug, thiserror::Error)]
+pub enum ShopError {
+    #[error("order {0} not found")]
+    OrderNotFound(String),
+    #[error("order {order_id} failed: {reason}")]
+    OrderFailed { order_id: String, reason: String },
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("{0}")]
+    Internal(String),
+}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1, "status": self.0.as_u16() }))).into_response()
+impl ApiError for ShopError {
+    fn status_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ShopError::OrderNotFound(_) => (StatusCode::NOT_FOUND, "order_not_found"),
+            ShopError::OrderFailed { .. } => (StatusCode::CONFLICT, "order_failed"),
+            // Commands validate quantities, card numbers, carts and totals.
+            ShopError::Command(CommandError::Validation(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+            }
+            // A command looks up only products.
+            ShopError::Command(CommandError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "product_not_found")
+            }
+            ShopError::Command(CommandError::AlreadyExecuted(_)) => {
+                (StatusCode::CONFLICT, "order_exists")
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        ApiError(r.status(), r.body_text())
-    }
+demo_support::json_error!(ShopError);
+
+type Answer<T> = Result<Json<T>, ShopError>;
+
+async fn list_products(s: State<AppState>) -> Answer<Vec<Product>> {
+    Ok(Json(
+        s.queries.dispatch::<_, Vec<Product>>(ListProducts).await?,
+    ))
 }
 
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
-        let status = match &e {
-            CommandError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CommandError::NotFound(_) => StatusCode::NOT_FOUND,
-            CommandError::BusinessLogic(_) | CommandError::AlreadyExecuted(_) => StatusCode::CONFLICT,
-            CommandError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError(status, e.to_string())
-    }
+async fn inventory_levels(s: State<AppState>) -> Json<Value> {
+    // The projection's state, read directly.
+    let levels = s.inventory.0.read().map(|l| l.clone()).unwrap_or_default();
+    let applied = s.projections.get_metadata("inventory").await;
+    let applied = applied.map(|m| m.position.version);
+    Json(json!({"levels": levels, "events_applied": applied}))
 }
 
-impl From<QueryError> for ApiError {
-    fn from(e: QueryError) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    }
-}
-
-/// axum's `Json`, with its rejections (malformed JSON, wrong types, no content type) turned into `ApiError`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(T);
-
-type ApiResult = Result<Response, ApiError>;
-
-fn ok(status: StatusCode, body: impl serde::Serialize) -> ApiResult {
-    Ok((status, Json(body)).into_response())
-}
-
-async fn list_products(State(s): State<AppState>) -> ApiResult {
-    ok(StatusCode::OK, s.queries.dispatch::<ListProducts, Vec<Product>>(ListProducts).await?)
-}
-
-async fn inventory_levels(State(s): State<AppState>) -> ApiResult {
-    let levels = s.inventory.0.read().unwrap().clone(); // the projection's state, read directly
-    let applied = s.projections.get_metadata("inventory").await.map(|m| m.position.version);
-    ok(StatusCode::OK, json!({"levels": levels, "events_applied": applied}))
-}
-
-async fn get_cart(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    ok(StatusCode::OK, s.queries.dispatch::<GetCart, domain::Cart>(GetCart(id)).await?)
+async fn get_cart(s: State<AppState>, Path(id): Path<String>) -> Answer<Cart> {
+    Ok(Json(s.queries.dispatch::<_, Cart>(GetCart(id)).await?))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Quantity {
     quantity: u32,
 }
 
-type CartItem = Path<(String, String)>;
 async fn set_item(
-    State(s): State<AppState>,
-    Path((cart_id, product_id)): CartItem,
-    Body(b): Body<Quantity>,
-) -> ApiResult {
-    s.commands.dispatch(UpdateCart { cart_id: cart_id.clone(), product_id, quantity: b.quantity }).await?;
-    get_cart(State(s), Path(cart_id)).await
+    s: State<AppState>,
+    Path((cart_id, product_id)): Path<(String, String)>,
+    Json(b): Json<Quantity>,
+) -> Answer<Cart> {
+    let quantity = b.quantity;
+    let update = UpdateCart {
+        cart_id: cart_id.clone(),
+        product_id,
+        quantity,
+    };
+    s.commands.dispatch(update).await?;
+    get_cart(s, Path(cart_id)).await
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Card {
     card_number: String,
+    order_id: Option<String>,
 }
 
-async fn checkout(State(s): State<AppState>, Path(cart_id): Path<String>, Body(b): Body<Card>) -> ApiResult {
-    let events = s.commands.dispatch(CreateOrder { cart_id, card_number: b.card_number }).await?;
-    let order = events.iter().find_map(domain::order_v2);
-    ok(StatusCode::CREATED, json!({"order": order, "events": events}))
+/// The saga runs in a task of its own, so it completes or compensates even when the client goes
+/// away. 201 with the order; otherwise 409, the JSON error shape plus `order_id` and the events.
+async fn checkout(
+    s: State<AppState>,
+    Path(cart_id): Path<String>,
+    Json(b): Json<Card>,
+) -> Result<(StatusCode, Json<Value>), ShopError> {
+    let card_number = b.card_number;
+    let order_id = b.order_id;
+    let create = CreateOrder {
+        cart_id,
+        card_number,
+        order_id,
+    };
+    let commands = s.commands.clone();
+    let saga = s
+        .tasks
+        .spawn(async move { commands.dispatch(create).await });
+    let events = saga
+        .await
+        .map_err(|e| ShopError::Internal(e.to_string()))??;
+    if let Some(order) = events.iter().find_map(domain::order_v2) {
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({"order": order, "events": events})),
+        ));
+    }
+    let Some(ShopEvent::OrderFailed {
+        order_id,
+        kind,
+        reason,
+        ..
+    }) = events.last()
+    else {
+        return Err(ShopError::Internal("the checkout has no outcome".into()));
+    };
+    let status = StatusCode::CONFLICT;
+    let body = json!({"error": reason, "code": kind, "status": status.as_u16(), "order_id": order_id, "events": events});
+    Ok((status, Json(body)))
 }
 
-async fn get_order(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let order = s.queries.dispatch::<GetOrder, Option<OrderV2>>(GetOrder(id.clone())).await?;
-    ok(StatusCode::OK, order.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("order {id} not found")))?)
+/// A placed order in schema V2 (V1 events upcast); a failed checkout's order answers 409.
+async fn get_order(s: State<AppState>, Path(id): Path<String>) -> Answer<OrderV2> {
+    if let Some(order) = s
+        .queries
+        .dispatch::<_, Option<OrderV2>>(GetOrder(id.clone()))
+        .await?
+    {
+        return Ok(Json(order));
+    }
+    let events = s.store.get_events(&stream("order", &id)).await;
+    match events.map_err(ShopError::Internal)?.pop() {
+        Some(ShopEvent::OrderFailed { reason, .. }) => Err(ShopError::OrderFailed {
+            order_id: id,
+            reason,
+        }),
+        _ => Err(ShopError::OrderNotFound(id)),
+    }
 }
 
 /// The raw event stream of one aggregate (e.g. `product-keyboard`, `order-<id>`, `cart-<id>`).
-async fn raw_stream(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
-    ok(StatusCode::OK, s.store.get_events(&name).await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?)
+async fn raw_stream(s: State<AppState>, Path(name): Path<String>) -> Answer<Vec<ShopEvent>> {
+    let events = s.store.get_events(&name).await;
+    Ok(Json(events.map_err(ShopError::Internal)?))
 }
 
-/// The REST API, one table: each row is served by axum and described on AllFrame's `Router`
-/// (`RouteMetadata`), from which AllFrame's `OpenApiGenerator` writes the OpenAPI 3.1 document.
-fn routes() -> Vec<(&'static str, &'static str, &'static str, MethodRouter<AppState>, Option<Value>)> {
-    let body =
-        |field: &str, schema: Value| json!({"type": "object", "properties": {field: schema}, "required": [field]});
-    let quantity = body("quantity", json!({"type": "integer", "minimum": 0, "maximum": 100}));
-    let card = body("card_number", json!({"type": "string", "pattern": "^[0-9]{12,19}$"}));
-    vec![
-        ("GET", "/health", "Liveness probe", get(|| async { Json(json!({"status": "ok"})) }), None),
-        ("GET", "/products", "Product catalogue (QueryBus, catalogue projection)", get(list_products), None),
-        ("GET", "/inventory", "Stock per product (QueryBus, inventory projection)", get(inventory_levels), None),
-        ("GET", "/carts/{id}", "A cart, folded from its events (QueryBus)", get(get_cart), None),
-        ("PUT", "/carts/{id}/items/{product_id}", "UpdateCart (CommandBus); 0 removes", put(set_item), Some(quantity)),
-        ("POST", "/carts/{id}/checkout", "CreateOrder (CommandBus): the fulfilment saga", post(checkout), Some(card)),
-        ("GET", "/orders/{id}", "An order in schema V2, V1 events upcast (QueryBus)", get(get_order), None),
-        ("GET", "/streams/{stream}", "Raw events of one aggregate stream (EventStore)", get(raw_stream), None),
-    ]
+/// The REST API: method, path, documented statuses | description. Served by axum (in `app`) and
+/// described on AllFrame's `Router`, from which AllFrame's `OpenApiGenerator` writes the document.
+const API: [&str; 10] = [
+    "GET /health 200 | Liveness probe",
+    "GET /openapi.json 200 | This document (AllFrame OpenApiGenerator)",
+    "GET /docs 200 | Scalar page showing this document (AllFrame scalar_html)",
+    "GET /products 200 | Product catalogue (QueryBus, catalogue projection)",
+    "GET /inventory 200 | Stock per product (inventory projection)",
+    "GET /carts/{id} 200 400 | A cart, folded from its events (QueryBus)",
+    "PUT /carts/{id}/items/{product_id} 200 400 404 413 415 422 | UpdateCart (CommandBus); 0 removes",
+    "POST /carts/{id}/checkout 201 400 409 413 415 422 | CreateOrder (CommandBus): the fulfilment saga",
+    "GET /orders/{id} 200 400 404 409 | An order in schema V2, V1 events upcast (QueryBus)",
+    "GET /streams/{stream} 200 400 | Raw events of one aggregate stream (EventStore)",
+];
+
+fn request_schema(path: &str) -> Option<Value> {
+    let (properties, required) = match path {
+        "/carts/{id}/items/{product_id}" => (
+            json!({"quantity": {"type": "integer", "minimum": 0, "maximum": 100}}),
+            "quantity",
+        ),
+        "/carts/{id}/checkout" => (
+            json!({"card_number": {"type": "string", "pattern": "^[0-9]{12,19}$"}, "order_id": {"type": "string"}}),
+            "card_number",
+        ),
+        _ => return None,
+    };
+    Some(json!({"type": "object", "properties": properties, "required": [required]}))
+}
+
+/// The OpenAPI 3.1 document, generated by AllFrame from `API`; the statuses and path parameters,
+/// which AllFrame's generator does not write, added by `demo_support::openapi`.
+fn openapi_document() -> Value {
+    let mut routes = AfRouter::new();
+    for row in API.map(openapi::parse) {
+        let mut meta = RouteMetadata::new(row.path, row.method, "rest");
+        meta.description = Some(row.description.into());
+        meta.request_schema = request_schema(row.path);
+        routes.add_route(meta);
+    }
+    let generator = OpenApiGenerator::new("AllFrame e-commerce demo", env!("CARGO_PKG_VERSION"))
+        .with_description("PRD scenario 1: REST + CQRS on AllFrame");
+    let mut doc = generator.generate(&routes);
+    openapi::document_all(&mut doc, &API);
+    doc
 }
 
 fn seed_events() -> Vec<(String, ShopEvent)> {
-    let products = [("keyboard", "Keyboard", 4999, 10), ("mouse", "Mouse", 1999, 25), ("monitor", "Monitor", 18999, 3)];
+    let products = [
+        ("keyboard", "Keyboard", 4999, 10),
+        ("mouse", "Mouse", 1999, 25),
+        ("monitor", "Monitor", 18999, 3),
+    ];
     let mut seed = Vec::new();
     for (id, name, price_cents, stock) in products {
-        let product = Product { id: id.into(), name: name.into(), price_cents };
-        seed.push((stream("product", id), ShopEvent::ProductAdded { product, stock }));
+        let product = Product {
+            id: id.into(),
+            name: name.into(),
+            price_cents,
+        };
+        seed.push((
+            stream("product", id),
+            ShopEvent::ProductAdded { product, stock },
+        ));
     }
-    // Orders recorded before the schema change, still in the log in the V1 shape.
-    let (items, total) = (vec![("keyboard".into(), 1), ("monitor".into(), 2)], 429.97);
-    let legacy = OrderV1 { order_id: "legacy-1001".into(), items, total };
-    seed.push((stream("order", "legacy-1001"), ShopEvent::OrderPlacedV1(legacy)));
+    // An order recorded before the schema change, still in the log in the V1 shape.
+    let legacy = OrderV1 {
+        order_id: "legacy-1001".into(),
+        items: vec![("keyboard".into(), 1), ("monitor".into(), 2)],
+        total: 429.97,
+    };
+    seed.push((
+        stream("order", "legacy-1001"),
+        ShopEvent::OrderPlacedV1(legacy),
+    ));
     seed
 }
 
-/// Builds the whole application: seeded store, projections, buses, HTTP routes.
-pub async fn app() -> Router {
+/// Builds the whole application: seeded store, projections, buses, HTTP routes. Checkout sagas
+/// run on `tasks`, which `main` waits for at shutdown.
+pub async fn app(tasks: TaskTracker) -> Result<Router, String> {
     let store = EventStore::new();
-    let (catalog, inventory) = (CatalogView::default(), InventoryView::default());
+    let catalog = CatalogView::default();
+    let inventory = InventoryView::default();
     let projections = ProjectionRegistry::new(store.clone());
     projections.register("catalog", catalog.clone()).await;
     projections.register("inventory", inventory.clone()).await;
     for (stream, event) in seed_events() {
-        store.append(&stream, vec![event]).await.expect("seed the in-memory store");
+        store.append(&stream, vec![event]).await?;
     }
-    projections.rebuild_all().await.expect("rebuild projections");
-    projections.start_subscription().await.expect("subscribe projections");
-
+    projections.rebuild_all().await?;
+    projections.start_subscription().await?;
     let queries = QueryBus::new();
-    queries::register_all(&queries, &Queries { catalog: catalog.clone(), store: store.clone() }).await;
+    let readers = Queries {
+        catalog: catalog.clone(),
+        store: store.clone(),
+    };
+    queries::register_all(&queries, &readers).await;
     let commands = CommandBus::new();
-    let (checkout_lock, sagas) = (Default::default(), Default::default());
-    let handlers = Handlers { store: store.clone(), catalog, sagas, checkout_lock };
+    let handlers = Handlers {
+        store: store.clone(),
+        catalog,
+        sagas: Default::default(),
+        locks: KeyedLocks::default(),
+    };
     commands.register::<UpdateCart, _>(handlers.clone()).await;
     commands.register::<CreateOrder, _>(handlers).await;
-
-    // The OpenAPI 3.1 document, generated by AllFrame from the route table, and the Scalar page showing it.
-    let mut af_router = AfRouter::new();
-    for (method, path, description, _, request) in routes() {
-        let mut meta = RouteMetadata::new(path, method, "rest").with_description(description);
-        meta.request_schema = request;
-        af_router.add_route(meta);
-    }
-    let spec = OpenApiGenerator::new("AllFrame e-commerce demo", env!("CARGO_PKG_VERSION"))
-        .with_description("PRD scenario 1: REST + CQRS on AllFrame")
-        .generate(&af_router);
-    let page =
-        scalar_html(&ScalarConfig::new().spec_url("/openapi.json"), "AllFrame e-commerce demo", &spec.to_string());
-    let mut router = Router::new()
-        .route("/openapi.json", get(move || std::future::ready(Json(spec.clone()))))
-        .route("/docs", get(move || std::future::ready(Html(page.clone()))));
-    for (_, path, _, method_router, _) in routes() {
-        router = router.route(path, method_router);
-    }
-    let not_found = || async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) };
-    let bad_method = || async { ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()) };
-    let state = AppState { commands, queries, projections, store, inventory };
-    router.fallback(not_found).method_not_allowed_fallback(bad_method).with_state(state)
-}
-
-/// Serves the app on an already bound listener until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app().await).await
+    let doc = openapi_document();
+    let config = ScalarConfig::new().spec_url("/openapi.json");
+    let page = scalar_html(&config, "AllFrame e-commerce demo", &doc.to_string());
+    let state = AppState {
+        commands,
+        queries,
+        projections,
+        store,
+        inventory,
+        tasks,
+    };
+    Ok(Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", get(|| async move { Json(doc) }))
+        .route("/docs", get(|| async move { Html(page) }))
+        .route("/products", get(list_products))
+        .route("/inventory", get(inventory_levels))
+        .route("/carts/{id}", get(get_cart))
+        .route(
+            "/carts/{id}/items/{product_id}",
+            axum::routing::put(set_item),
+        )
+        .route("/carts/{id}/checkout", post(checkout))
+        .route("/orders/{id}", get(get_order))
+        .route("/streams/{stream}", get(raw_stream))
+        .with_state(state))
 }
 
 /// Probes of AllFrame 0.1.28 behaviour that the README reports under "Findings about AllFrame". Each passes
@@ -223,12 +331,16 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 mod findings {
     use super::*;
 
-    async fn seeded_inventory() -> (ProjectionRegistry<ShopEvent, InMemoryBackend<ShopEvent>>, InventoryView) {
+    async fn seeded_inventory() -> (
+        ProjectionRegistry<ShopEvent, InMemoryBackend<ShopEvent>>,
+        InventoryView,
+    ) {
         let store = EventStore::new();
         for (stream_name, event) in seed_events() {
             store.append(&stream_name, vec![event]).await.unwrap();
         }
-        let (registry, inventory) = (ProjectionRegistry::new(store), InventoryView::default());
+        let registry = ProjectionRegistry::new(store);
+        let inventory = InventoryView::default();
         registry.register("inventory", inventory.clone()).await;
         (registry, inventory)
     }
@@ -246,7 +358,11 @@ mod findings {
         registry.rebuild("inventory").await.unwrap();
         assert_eq!(inventory.0.read().unwrap()["keyboard"].available, 10);
         registry.rebuild("inventory").await.unwrap();
-        assert_eq!(inventory.0.read().unwrap()["keyboard"].available, 20, "replayed on top of the old state");
+        assert_eq!(
+            inventory.0.read().unwrap()["keyboard"].available,
+            20,
+            "replayed on top of the old state"
+        );
     }
 
     #[test]
@@ -256,6 +372,13 @@ mod findings {
         let doc = OpenApiGenerator::new("t", "1").generate(&router);
         let operation = &doc["paths"]["/orders/{id}"]["get"];
         assert!(operation.get("parameters").is_none(), "{operation}");
-        assert_eq!(operation["responses"].as_object().unwrap().keys().collect::<Vec<_>>(), ["200"]);
+        assert_eq!(
+            operation["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["200"]
+        );
     }
 }

@@ -1,10 +1,14 @@
 //! ecommerce-api binary: `ecommerce-api [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080).
 //! AllFrame provides the CQRS core (see lib.rs); axum + tokio serve HTTP.
+use tokio_util::task::TaskTracker;
+
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).or_else(|| std::env::var("DEMO_ADDR").ok());
-    let listener = tokio::net::TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:8080")).await?;
-    let app = ecommerce_api::app().await;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let tasks = TaskTracker::new();
+    let app = ecommerce_api::app(tasks.clone()).await?;
+    demo_support::serve(app, &demo_support::addr()).await?;
+    // After SIGTERM or Ctrl-C: let the checkouts whose clients went away finish.
+    tasks.close();
+    tasks.wait().await;
+    Ok(())
 }

@@ -1,12 +1,16 @@
 // Shared by the integration tests: the real app on an ephemeral port, spoken to over real HTTP.
 #![allow(dead_code)]
+use demo_support::testing::{self, TestServer};
 use serde_json::Value;
+use tokio_util::task::TaskTracker;
+
+pub async fn serve() -> TestServer {
+    let app = ecommerce_api::app(TaskTracker::new()).await;
+    testing::start(app.expect("the app starts")).await
+}
 
 pub async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(ecommerce_api::serve(listener));
-    format!("http://{addr}")
+    serve().await.base
 }
 
 pub async fn get(url: String) -> (u16, Value) {
@@ -15,7 +19,13 @@ pub async fn get(url: String) -> (u16, Value) {
 }
 
 pub async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new().post(url).json(&body).send().await.expect("request completes");
+    let client = reqwest::Client::new();
+    let r = client
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("request completes");
     (r.status().as_u16(), r.json().await.expect("JSON body"))
 }
 
