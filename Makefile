@@ -33,7 +33,7 @@ help:
 	@echo "make history-rebuild        rebuild data/history.parquet from data/runs"
 	@echo "make lab      JupyterLab on notebooks/        make serve   the site on http://localhost:$(PORT)"
 	@echo "make setup    system packages, .venv from requirements.lock, the pinned Rust toolchain, cargo-bloat, cargo-llvm-cov, cargo fetch"
-	@echo "make lock     refresh requirements.lock (Python packages pinned exactly)"
+	@echo "make lock     refresh requirements.lock and requirements-test.lock (Python packages pinned exactly, with hashes)"
 
 setup: setup-system $(VENV)/.installed setup-rust
 
@@ -46,18 +46,23 @@ setup-system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# What only the tests need: their Debian packages, and actionlint (built by Go from its module) for the workflows.
-setup-test: setup
+# What only the tests need: their Python packages (the `test` extra, requirements-test.lock), their Debian packages,
+# and actionlint (built by Go from its module) for the workflows.
+setup-test: setup $(VENV)/.installed-test
 	@$(MAKE) --no-print-directory setup-system APT_PACKAGES="$(TEST_APT_PACKAGES)"
 	@command -v actionlint >/dev/null || { command -v go >/dev/null && go install $(ACTIONLINT); } || \
 	  echo "setup: actionlint not installed (needs Go >= 1.22: go install $(ACTIONLINT)); tests/test_workflows.py will fail"
 
-# Python packages at the exact versions of requirements.lock (refresh it with `make lock`), then the project.
+# Python packages at the exact versions and hashes of requirements.lock (refresh it with `make lock`), then the project.
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
+	$(PY) -m pip install -q --require-hashes -r requirements-test.lock
 	@touch $@
 
 # The compiler is pinned by bench/rust-toolchain.toml. When rustup lacks that toolchain by name but the
@@ -76,13 +81,14 @@ setup-rust:
 	@rustup component list --toolchain $(RUST_PIN) --installed 2>/dev/null | grep -q '^llvm-tools' || rustup component add llvm-tools --toolchain $(RUST_PIN)
 	@cd bench && cargo fetch --locked -q
 
-# Refresh requirements.lock: the newest releases pyproject.toml allows, resolved in a fresh venv.
+# Refresh the locks: the newest releases pyproject.toml allows, with their hashes (uv's resolver, in a scratch venv).
+PYVER := $(shell python3 -c 'import platform; print(platform.python_version())')
 lock:
-	rm -rf build/lock-venv && python3 -m venv build/lock-venv
-	build/lock-venv/bin/pip install -q --upgrade pip && build/lock-venv/bin/pip install -q .
-	build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^allframe-quality' > requirements.lock
+	rm -rf build/lock-venv && python3 -m venv build/lock-venv && build/lock-venv/bin/pip install -q uv
+	build/lock-venv/bin/uv pip compile pyproject.toml --python-version $(PYVER) --generate-hashes --no-header --no-annotate -q -o requirements.lock
+	build/lock-venv/bin/uv pip compile pyproject.toml --extra test --python-version $(PYVER) --generate-hashes --no-header --no-annotate -q -o requirements-test.lock
 	rm -rf build/lock-venv
-	@echo "requirements.lock refreshed: review the diff, run make test, commit it"
+	@echo "requirements.lock and requirements-test.lock refreshed: review the diff, run make test, commit them"
 
 report: setup
 	$(PY) -m allframe_quality.commands.cli report $(ARGS)

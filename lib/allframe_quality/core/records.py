@@ -22,7 +22,7 @@ from . import atomic, metadata, paths
 # column -> pandas dtype; the order is the file's column order.
 SCHEMA: dict[str, str] = {
     "run_id": "string",   # joins with meta.json
-    "suite": "string",    # size | throughput | cqrs | memory
+    "suite": "string",    # a name from core/registry.py (size, throughput, micro, cqrs, memory, demos, ...)
     "subject": "string",  # allframe | axum | actix | hyper | rocket ...
     "config": "string",   # feature configuration or test name (minimal, json, ...)
     "variant": "string",  # build profile, concurrency level, backend ... ("" when none)
@@ -95,7 +95,7 @@ def start_run(run_id: str | None = None) -> str:
 
 def save_suite(run_id: str, suite: str, df: pd.DataFrame, info: dict) -> Path:
     """Write a suite's records atomically and note the suite in meta.json (the history is the caller's:
-    suite.run and cli merge add it there)."""
+    contract.run and cli merge add it there)."""
     if df.empty:
         raise RecordError(f"suite {suite!r} produced no records: a run always records something")
     d = run_dir(run_id)

@@ -33,7 +33,7 @@ def relative(df: pd.DataFrame, reference: str) -> pd.DataFrame:
     s = summary(df)
     parts = []
     for fw in s["framework"].unique():
-        sh = shares.summary(df, reference, fw).rename(columns={"share_pct": "share_pct"})
+        sh = shares.summary(df, reference, fw)
         parts.append(sh.assign(framework=fw))
     rel = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["framework", "test", "level", "share_pct", "client_bound"])
     return s.merge(rel[["framework", "test", "level", "share_pct", "client_bound", "max_load_cpu_pct"]],

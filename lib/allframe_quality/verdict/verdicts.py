@@ -61,10 +61,6 @@ class Finding:
         return self.verdict.level
 
 
-def failed(findings) -> list[Finding]:
-    return [f for f in findings if f.verdict.fails]
-
-
 def counts(findings) -> dict[str, int]:
     out = {v.level: 0 for v in Verdict}
     for f in findings:
