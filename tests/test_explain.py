@@ -92,3 +92,99 @@ def test_one_source_at_two_export_paths_diffs_to_zero_rows(probes):
     assert e.rows.empty, e.rows.head(20).to_string()
     named = [{symbols.key(s.raw) for s in e.symbols if not s.anonymous} for e in (a, b)]
     assert named[0] == named[1] and len(named[0]) > 1000
+
+
+# ---------------------------------------------------------------- parsers, on outputs recorded from real runs
+
+def test_the_demangler_agrees_with_libiberty_on_real_names():
+    """400 legacy and v0 names of a real size-probe: the same identifiers in the same order as binutils'
+    demangler prints (less its hashes and crate disambiguators), and none of the build's hashes left."""
+    import re
+    raw = (FIX / "size-probe-symbols.txt").read_text().split()
+    theirs = (FIX / "size-probe-symbols.c++filt.txt").read_text().splitlines()
+    assert len(raw) == len(theirs) == 400 and sum(r.startswith("_R") for r in raw) > 100
+
+    def words(t: str) -> list[str]:
+        t = re.sub(r"::h[0-9a-f]{16}$", "", symbols.strip_suffixes(t))
+        t = re.sub(r"\[[0-9a-f]+\]|for<[^>]*> |'[a-z_]+|: [a-z0-9]+size\b", "", t)
+        return re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\d+", t)
+    mismatched = [(r, symbols.demangle(r), t) for r, t in zip(raw, theirs) if words(symbols.demangle(r)) != words(t)]
+    assert not mismatched, mismatched[:3]
+    for r in raw:
+        n = symbols.demangle(r)
+        assert not re.search(r"::h[0-9a-f]{16}\b|\.llvm\.|Cs[0-9A-Za-z]{6,}_", n), (r, n)
+
+
+def test_suffixes_and_crates():
+    assert symbols.strip_suffixes("foo.llvm.2330742643920070129") == "foo"
+    assert symbols.strip_suffixes("bar.cold.1") == symbols.strip_suffixes("bar.constprop.0.isra.0") == "bar"
+    assert symbols.key("_ZN63_$LT$serde_json..value..Value$u20$as$u20$core..fmt..Display$GT$3fmt17h82cd75b6dae0459fE") \
+        == symbols.Key("serde_json", "<serde_json::value::Value as core::fmt::Display>::fmt")
+    assert symbols.key("_ZN42_$LT$$RF$T$u20$as$u20$core..fmt..Debug$GT$3fmt17hc48ba1ebd8ddad88E").crate == "core"
+    # two builds' hashes of one function: one key
+    assert symbols.key("_ZN5tokio7runtime4park16CachedParkThread8block_on17h8422ce4ff9c594b3E.llvm.1") \
+        == symbols.key("_ZN5tokio7runtime4park16CachedParkThread8block_on17h0000000000000000E")
+    assert symbols.demangle("_RNvNtNtCsjrHSEGnQ3l9_3std6thread9functions21available_parallelism") \
+        == symbols.demangle("_RNvNtNtCs1234567890A_3std6thread9functions21available_parallelism") \
+        == "std::thread::functions::available_parallelism"
+
+
+def test_sections_from_readelf():
+    secs = symbols.parse_sections((FIX / "size-probe.readelf-S.txt").read_text())
+    names = [s.name for s in secs]
+    assert names[:2] == [".interp", ".note.ABI-tag"] and ".rodata" in names and ".symtab" in names
+    text = next(s for s in secs if s.name == ".text")
+    assert text.size == 0x84328 and text.alloc and "X" in text.flags
+    assert not next(s for s in secs if s.name == ".bss").in_file
+    with pytest.raises(symbols.SymbolsError, match="no section headers"):
+        symbols.parse_sections("readelf: Error: Not an ELF file")
+
+
+def test_callgrind_profile_parsed_from_a_real_run():
+    from allframe_quality.tools import callgrind
+    text = (FIX / "cqrs-ops-command_dispatch-200.callgrind.out").read_text()
+    p = callgrind.parse_profile(text)
+    assert p.total == callgrind.parse_total(text) == 727_851
+    assert sum(p.exclusive.values()) == p.total              # every instruction is some function's own
+    incl = p.inclusive()
+    main = next(k for k in p.exclusive if k == "main")
+    assert 0.5 * p.total < incl[main] <= p.total
+    calls = p.calls()
+    assert max(calls.values()) > 200                         # the 200 operations' calls
+    with pytest.raises(callgrind.CallgrindError, match="no fn= lines"):
+        callgrind.parse_profile("events: Ir\nsummary: 5\n")
+
+
+# ---------------------------------------------------------------- instructions, on real builds
+
+# the function the spin loop lands in: CommandBus::dispatch is inlined into the bench's timed async block
+SPIN_LANDS_IN = "cqrs_bench::timed::{{closure}}"
+
+
+@pytest.fixture(scope="module")
+def cqrs_ops(history, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cqrs-ops")
+    b = budgets.load()
+    return {n: explain_builds.executable(_side(history, n), "cqrs-bench", d / f"{n}-cqrs-ops", b, bin="cqrs-ops",
+                                         no_default_features=False)[0] for n in ("router_new", "same", "spin")}
+
+
+@pytest.mark.slow
+def test_the_spin_is_the_first_row_of_the_instruction_explanation(cqrs_ops, tmp_path):
+    from allframe_quality.compare import explain_instructions as xi
+    from allframe_quality.tools import inferno
+    n1, n2 = budgets.load().cqrs.operations["command_dispatch"].callgrind_n
+    a = xi.measure(cqrs_ops["same"], ["command_dispatch"], n1, n2)
+    b = xi.measure(cqrs_ops["spin"], ["command_dispatch"], n1, n2)
+    e = xi.explain("command_dispatch", a, b)
+    print(f"{e.total_a:.1f} -> {e.total_b:.1f}\n" + e.rows.head(5).to_string())
+    assert e.delta > 600                                      # 300 spins of a few instructions each
+    first = e.rows.iloc[0]
+    assert first["name"] == SPIN_LANDS_IN and first["share"] >= 0.9
+    assert first["costlier_calls"] == pytest.approx(first["delta"])   # called as often, each call costs more
+    svg = inferno.diff_svg(xi.folded_per_op(a), xi.folded_per_op(b), tmp_path / "diff.svg", "command_dispatch")
+    assert "<svg" in svg.read_text() and "timed" in svg.read_text()
+    # A/A: the same source at two export paths (other metadata hashes, the same code)
+    aa = xi.explain("command_dispatch", xi.measure(cqrs_ops["router_new"], ["command_dispatch"], n1, n2), a)
+    # (the export path's length moves start-up by a few instructions in 2,000 operations: far below one per operation)
+    assert aa.rows.empty and abs(aa.delta) < 0.05, aa.rows.head().to_string()
