@@ -24,7 +24,7 @@ import pandas as pd
 from ..tools import allframe_source, cargo
 from ..verdict import history
 from ..core import metadata, paths, records
-from ..core.errors import ParameterError
+from ..core.errors import ParameterError, install_hint
 from ..tools.binaries import stripped_size
 from ..config.budgets import Budgets
 from ..config import budgets as budgets_mod
@@ -83,14 +83,15 @@ def probe_hash(packages: Sequence[str]) -> str:
 def run(name: str, collect: Callable[[Context], None], *, parameters: dict, packages: Sequence[str],
         budgets: Budgets | None = None, allframe_version: str | None = None, allframe_checkout: str | None = None,
         run_id: str | None = None, printer: Callable[[str], None] | None = say,
-        tools: Sequence[tuple[str, str]] = ()) -> tuple[str, pd.DataFrame]:
+        tools: Sequence[str | tuple[str, str]] = ()) -> tuple[str, pd.DataFrame]:
     """Run one suite into `run_id` (a new run when None) and save it; returns (run_id, records).
     Everything that can be checked before measuring (source, tools) is, so a bad input costs no build."""
     b = budgets or budgets_mod.load()
     source = allframe_source.resolve(allframe_version, allframe_checkout, b)
     cargo.require_cargo()
-    for tool, how in tools:
-        cargo.require(tool, how)
+    for tool in tools:   # a name (its install hint from core/errors.py), or (name, the way to do without it)
+        exe, way_out = (tool, "") if isinstance(tool, str) else tool
+        cargo.require(exe, install_hint(exe) + (f" ({way_out})" if way_out else ""))
     workspace, extra = allframe_source.workspace(source)
     run_id = records.start_run(run_id)
     state = metadata.machine_state()

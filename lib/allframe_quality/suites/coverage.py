@@ -36,7 +36,6 @@ from .coverage_analysis import COUNTS, SUITE, module_of
 from ..core.procs import say
 
 TOOL = "cargo-llvm-cov"
-INSTALL = "Install it: `cargo install --locked cargo-llvm-cov` and `rustup component add llvm-tools`, or run `make setup`."
 # A failed test whose output says a service could not be reached: not run here, never a finding about AllFrame.
 SERVICE = re.compile(r"connection refused|os error 111|could not connect|failed to connect|connection reset|"
                      r"failed to lookup address|dns error|network is unreachable|no route to host", re.I)
@@ -229,7 +228,7 @@ def measure(
         raise ParameterError("test_timeout_s must be positive and ignored_timeout_s at least 0")
 
     def collect(ctx: contract.Context) -> None:
-        tool = cargo.require(TOOL, INSTALL)
+        tool = cargo.require(TOOL)
         root, crate = source_tree(ctx.source, ctx.printer)
         slug = f"{ctx.source.kind}-{ctx.source.version}"
         if ctx.source.crate_dir:
@@ -244,7 +243,7 @@ def measure(
     params = {"features": feats, "test_timeout_s": test_timeout_s, "ignored_timeout_s": ignored_timeout_s}
     return contract.run(SUITE, collect, parameters=params, packages=[], budgets=b, allframe_version=allframe_version,
                      allframe_checkout=allframe_checkout, run_id=run_id, printer=printer,
-                     tools=[(TOOL, INSTALL)])
+                     tools=[TOOL])
 
 
 def _collect(ctx, tool: str, ws: Path, label: str, feats: Sequence[str], timeout: float, ignored_timeout: float) -> None:

@@ -40,7 +40,7 @@ def measure(
     operations = contract.as_list(operations, "operations")
     ops = pick(b.cqrs.operations, operations or list(b.cqrs.operations), "CQRS operation")
     timing.check_criterion(sample_size, processes, warm_up_s, measurement_s)
-    tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
+    tools = [("valgrind", "or pass instructions=False")] \
         if instructions else []
 
     def collect(ctx: contract.Context) -> None:

@@ -209,8 +209,7 @@ def measure(
     chosen = pick_names(None if demos == "all" else contract.as_list(demos, "demos"), valid, "demo")
     if starts < 1 or load_duration_s < 1 or connections < 1:
         raise ParameterError("starts and connections must be at least 1, load_duration_s at least 1 second")
-    tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
-             ("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")]
+    tools = ["wrk", "strip"]
 
     def collect(ctx: contract.Context) -> None:
         ws = ctx.workspace / WORKSPACE

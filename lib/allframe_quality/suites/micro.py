@@ -108,7 +108,7 @@ def measure(
     for name, flag in (("backends", backends), ("postgres", postgres)):
         if not isinstance(flag, bool):
             raise ParameterError(f"{name} must be true or false, got {flag!r}")
-    tools = [("valgrind", "Install it: `apt-get install valgrind`, or run `make setup` (or pass instructions=False).")] \
+    tools = [("valgrind", "or pass instructions=False")] \
         if instructions else []
     params = {"operations": ops, "libraries": libs, "warm_up_s": warm_up_s, "measurement_s": measurement_s,
               "sample_size": sample_size, "processes": processes, "instructions": instructions,

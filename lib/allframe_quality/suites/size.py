@@ -99,9 +99,7 @@ def measure(
     peers = peers if isinstance(peers, bool) else contract.as_list(peers, "peers")
     targets, profiles = plan(b, contract.as_list(configurations, "configurations"), peers,
                              contract.as_list(profiles, "profiles"))                     # bad names fail here
-    tools = [("strip", "Install binutils: `apt-get install binutils`, or run `make setup`.")]
-    if with_bloat:
-        tools.append(("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`."))
+    tools = ["strip", *([("cargo-bloat", "or pass with_bloat=False")] if with_bloat else [])]
 
     def collect(ctx: contract.Context) -> None:
         ctx.say(f"size suite: {len(targets)} binaries x {len(profiles)} profiles")

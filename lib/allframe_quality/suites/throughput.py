@@ -106,8 +106,7 @@ def measure(
         raise ParameterError("concurrency levels, repeats and duration_s must be positive (duration at least 1 s)")
     if server_cpu_quota is not None and not 0 < float(server_cpu_quota) <= 1:
         raise ParameterError(f"server_cpu_quota is a share of one core in (0, 1], or None for no quota; got {server_cpu_quota!r}")
-    tools = [("wrk", "Install it: `apt-get install wrk`, or run `make setup`."),
-             ("taskset", "Install util-linux.")]
+    tools = ["wrk", "taskset"]
 
     params = {"frameworks": fws, "tests": tsts, "duration_s": duration_s, "concurrency": levels, "repeats": repeats,
               "warmup_s": warmup_s, "pipeline": pipeline, "query_levels": query_levels,
