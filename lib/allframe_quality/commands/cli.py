@@ -18,6 +18,13 @@ from ..report import publish
 _params = params.parse_pairs
 
 
+def _emit(md: str, out: str | None) -> None:
+    """A command's Markdown: printed, and written (atomically) to --out when given."""
+    print(md)
+    if out:
+        atomic.write_text(Path(out), md)
+
+
 def _ab(a) -> int:
     try:
         suite_params = _params(a.param, ab.SUITES, "suite")
@@ -28,10 +35,7 @@ def _ab(a) -> int:
                                                 params=suite_params), interrupted="partial rounds are under data/ab/")
     if code is not None:
         return code
-    md = ab.markdown(c)
-    print(md)
-    if a.out:
-        atomic.write_text(Path(a.out), md)
+    _emit(ab.markdown(c), a.out)
     for f in c.failures:
         print(f"ab: FAILED {f}", file=sys.stderr)
     if c.regressed:
@@ -47,10 +51,7 @@ def _bisect(a) -> int:
                             interrupted="the points measured so far are cached", errors=(releases.ReleasesError,))
     if code is not None:
         return code
-    md = bisect.markdown(r)
-    print(md)
-    if a.out:
-        atomic.write_text(Path(a.out), md)
+    _emit(bisect.markdown(r), a.out)
     if not r.found:
         print(f"bisect: {r.message}", file=sys.stderr)
         return 1
