@@ -8,18 +8,15 @@ use std::{
 };
 
 use allframe_core::cqrs::{
-    Command, CommandError, CommandHandler, CommandResult, Event, EventStore, EventTypeName, Projection, Query,
-    QueryError, QueryHandler, QueryResult, ValidationError,
+    Command, CommandError, CommandHandler, CommandResult, Event, EventStore, EventTypeName,
+    Projection, Query, QueryError, QueryHandler, QueryResult, ValidationError,
 };
 use async_graphql::SimpleObject;
 use serde::{Deserialize, Serialize};
 
-/// The JWT claims of a signed-in user (validated by AllFrame's `JwtValidator`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub exp: u64,
-}
+/// The JWT claims of a signed-in user (`sub`, `role`, `iss`, `aud`, `iat`, `exp`; validated by AllFrame's
+/// `JwtValidator`).
+pub use demo_support::jwt::Claims;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, SimpleObject)]
 pub struct Message {
@@ -69,8 +66,14 @@ pub struct Chat {
 }
 
 impl Chat {
+    async fn events(&self, channel: &str) -> Result<Vec<ChatEvent>, String> {
+        self.store.get_events(&stream(channel)).await
+    }
+
     async fn append(&self, channel: &str, event: ChatEvent) -> CommandResult<ChatEvent> {
-        self.store.append(&stream(channel), vec![event.clone()]).await.map_err(CommandError::Internal)?;
+        let events = vec![event.clone()];
+        let appended = self.store.append(&stream(channel), events).await;
+        appended.map_err(CommandError::Internal)?;
         Ok(vec![event])
     }
 }
@@ -78,15 +81,20 @@ impl Chat {
 #[async_trait::async_trait]
 impl CommandHandler<CreateChannel, ChatEvent> for Chat {
     async fn handle(&self, c: CreateChannel) -> CommandResult<ChatEvent> {
-        let valid = (1..=32).contains(&c.name.len()) && c.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !valid {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+        if !(1..=32).contains(&c.name.len()) || !c.name.bytes().all(allowed) {
             return Err(invalid("name", "1 to 32 letters, digits or '-'"));
         }
         let _one_at_a_time = self.lock.lock().await;
-        if !self.store.get_events(&stream(&c.name)).await.map_err(CommandError::Internal)?.is_empty() {
-            return Err(CommandError::AlreadyExecuted(format!("channel {} exists", c.name)));
+        let events = self.events(&c.name).await.map_err(CommandError::Internal)?;
+        if !events.is_empty() {
+            let exists = format!("channel {} exists", c.name);
+            return Err(CommandError::AlreadyExecuted(exists));
         }
-        self.append(&c.name, ChatEvent::ChannelCreated { channel: c.name.clone(), by: c.by }).await
+        let channel = c.name.clone();
+        let by = c.by;
+        self.append(&c.name, ChatEvent::ChannelCreated { channel, by })
+            .await
     }
 }
 
@@ -97,13 +105,24 @@ impl CommandHandler<PostMessage, ChatEvent> for Chat {
             return Err(invalid("text", "1 to 2000 bytes"));
         }
         let _one_at_a_time = self.lock.lock().await;
-        let events = self.store.get_events(&stream(&c.channel)).await.map_err(CommandError::Internal)?;
+        let events = self
+            .events(&c.channel)
+            .await
+            .map_err(CommandError::Internal)?;
         if events.is_empty() {
-            return Err(CommandError::NotFound(format!("channel {} not found", c.channel)));
+            let missing = format!("channel {} not found", c.channel);
+            return Err(CommandError::NotFound(missing));
         }
-        let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        let (channel, author, text, seq) = (c.channel.clone(), c.author, c.text, events.len() as u64);
-        self.append(&c.channel, ChatEvent::MessagePosted(Message { channel, seq, author, text, at_ms })).await
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+        let message = Message {
+            channel: c.channel.clone(),
+            seq: events.len() as u64,
+            author: c.author,
+            text: c.text,
+            at_ms: since_epoch.map_or(0, |d| d.as_millis() as u64),
+        };
+        self.append(&c.channel, ChatEvent::MessagePosted(message))
+            .await
     }
 }
 
@@ -117,13 +136,25 @@ impl Query for History {}
 #[async_trait::async_trait]
 impl QueryHandler<History, Option<Vec<Message>>> for Chat {
     async fn handle(&self, q: History) -> QueryResult<Option<Vec<Message>>> {
-        let events = self.store.get_events(&stream(&q.channel)).await.map_err(QueryError::Internal)?;
+        let events = self
+            .events(&q.channel)
+            .await
+            .map_err(QueryError::Internal)?;
         if events.is_empty() {
             return Ok(None);
         }
-        let message = |e| if let ChatEvent::MessagePosted(m) = e { Some(m) } else { None };
-        let messages: Vec<Message> = events.into_iter().filter_map(message).collect();
-        Ok(Some(messages[messages.len().saturating_sub(q.last)..].to_vec()))
+        let messages: Vec<Message> = events.into_iter().filter_map(ChatEvent::message).collect();
+        let from = messages.len().saturating_sub(q.last);
+        Ok(Some(messages[from..].to_vec()))
+    }
+}
+
+impl ChatEvent {
+    fn message(self) -> Option<Message> {
+        match self {
+            ChatEvent::MessagePosted(m) => Some(m),
+            ChatEvent::ChannelCreated { .. } => None,
+        }
     }
 }
 

@@ -6,46 +6,101 @@
 //! `auth::JwtValidator` + `JwtConfig` + `extract_bearer_token` (sign-in), `router::graphiql_html` (the page).
 //! From other crates: async-graphql 7 + async-graphql-axum (GraphQL, subscriptions over WebSocket with the
 //! graphql-transport-ws / graphql-ws protocols, SDL — AllFrame has no subscriptions or WebSockets), axum 0.8
-//! (HTTP, WebSocket upgrade), jsonwebtoken (signing tokens at /login), tokio (broadcast fan-out), serde.
+//! (HTTP, WebSocket upgrade), demo-support (JSON errors and extractors, token signing, serving), tokio
+//! (broadcast fan-out), serde, thiserror.
 pub mod chat;
 pub mod schema;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use allframe_core::auth::{extract_bearer_token, JwtConfig, JwtValidator};
+use allframe_core::auth::{extract_bearer_token, AuthError, JwtConfig, JwtValidator};
 use allframe_core::cqrs::{CommandBus, EventStore, ProjectionRegistry, QueryBus};
 use allframe_core::router::{graphiql_html, GraphiQLConfig};
+use async_graphql::futures_util::{SinkExt, StreamExt};
 use async_graphql::{http::ALL_WEBSOCKET_PROTOCOLS, Data, Schema};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::{
-    extract::{rejection::JsonRejection, ws::WebSocketUpgrade, FromRequest, FromRequestParts, Path, State},
-    http::{header, request::Parts, StatusCode},
-    response::{Html, IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
-};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use chat::*;
+use demo_support::error::ApiError;
+use demo_support::extract::{Json, Path};
+use demo_support::jwt::{self, JwtError};
+use schema::{MutationRoot, QueryRoot, SubscriptionRoot};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
+
+/// The `iss` and `aud` of this app's tokens (required and checked).
+pub const ISSUER: &str = "chat-app";
+pub const AUDIENCE: &str = "chat-app-api";
 
 #[derive(Clone)]
 pub struct Config {
+    /// The HS256 secret, at least 32 bytes; there is no default.
     pub jwt_secret: String,
+    /// How long a WebSocket may stay open without `connection_init` before it is closed with 4408.
+    pub init_timeout: Duration,
+    /// How many messages a live subscriber may fall behind before it is told it lagged.
+    pub live_buffer: usize,
 }
 
-impl Default for Config {
-    /// `CHAT_JWT_SECRET` sets the HS256 secret.
-    fn default() -> Self {
-        Config {
-            jwt_secret: std::env::var("CHAT_JWT_SECRET")
-                .unwrap_or_else(|_| "chat-demo-secret-change-me-0123456789".into()),
-        }
+impl Config {
+    /// `JWT_SECRET` (required; e.g. `JWT_SECRET=$(openssl rand -hex 32)`).
+    pub fn from_env() -> Result<Config, JwtError> {
+        Ok(Config {
+            jwt_secret: std::env::var(jwt::SECRET_VAR).map_err(|_| JwtError::MissingSecret)?,
+            init_timeout: Duration::from_secs(3),
+            live_buffer: 1024,
+        })
     }
 }
 
 /// The demo's users: password `<name>-password`.
 pub const USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("unknown user or wrong password")]
+    BadCredentials,
+    #[error("{0}")]
+    Token(#[from] AuthError),
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    #[error("no such channel")]
+    NoChannel,
+    #[error("expected Sec-WebSocket-Protocol graphql-transport-ws or graphql-ws")]
+    Protocol,
+    #[error("{0}")]
+    NotUpgrade(#[from] WebSocketUpgradeRejection),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError for ChatError {
+    fn status_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ChatError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ChatError::Token(AuthError::TokenExpired) => {
+                (StatusCode::UNAUTHORIZED, "expired_token")
+            }
+            ChatError::Token(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ChatError::Jwt(e) => e.status_code(),
+            ChatError::NoChannel => (StatusCode::NOT_FOUND, "channel_not_found"),
+            ChatError::Protocol => (StatusCode::BAD_REQUEST, "websocket_protocol"),
+            ChatError::NotUpgrade(r) => (r.status(), "not_a_websocket_upgrade"),
+            ChatError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+demo_support::json_error!(ChatError);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -53,46 +108,23 @@ pub struct AppState {
     queries: QueryBus,
     presence: Presence,
     validator: Arc<JwtValidator<Claims>>,
+    tokens: jwt::JwtConfig,
     config: Config,
 }
-
-/// Every error leaves as JSON: `{"error": "...", "status": 4xx}`.
-pub struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1, "status": self.0.as_u16() }))).into_response()
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        ApiError(r.status(), r.body_text())
-    }
-}
-
-impl From<async_graphql::ParseRequestError> for ApiError {
-    fn from(e: async_graphql::ParseRequestError) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, e.to_string())
-    }
-}
-
-/// axum's `Json`, with its rejections (malformed JSON, wrong types, no content type) turned into `ApiError`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(T);
 
 /// The caller: `None` without an Authorization header; a bad or expired token is a 401.
 pub struct User(pub Option<Claims>);
 
 impl FromRequestParts<AppState> for User {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(User(None)) };
-        let unauthorized = |m: String| ApiError(StatusCode::UNAUTHORIZED, m);
-        let token =
-            value.to_str().ok().and_then(extract_bearer_token).ok_or(unauthorized("expected a Bearer token".into()))?;
-        Ok(User(Some(state.validator.validate(token).map_err(|e| unauthorized(e.to_string()))?)))
+    type Rejection = ChatError;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ChatError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(User(None));
+        };
+        let token = value.to_str().ok().and_then(extract_bearer_token);
+        let not_bearer = AuthError::InvalidToken("expected Authorization: Bearer".into());
+        let claims = s.validator.validate(token.ok_or(not_bearer)?)?;
+        Ok(User(Some(claims)))
     }
 }
 
@@ -102,114 +134,193 @@ pub struct Login {
     password: String,
 }
 
-async fn login(State(s): State<AppState>, Body(b): Body<Login>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> Result<Json<Value>, ChatError> {
     if !USERS.contains(&b.username.as_str()) || b.password != format!("{}-password", b.username) {
-        return Err(ApiError(StatusCode::UNAUTHORIZED, "unknown user or wrong password".into()));
+        return Err(ChatError::BadCredentials);
     }
-    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
-    let key = jsonwebtoken::EncodingKey::from_secret(s.config.jwt_secret.as_bytes());
-    let token = jsonwebtoken::encode(&Default::default(), &Claims { sub: b.username, exp }, &key);
-    Ok(Json(json!({ "token": token.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))? })))
+    let token = s
+        .tokens
+        .mint(&b.username, "member", Duration::from_secs(3600))?;
+    Ok(Json(json!({ "token": token })))
 }
 
 /// REST view of a channel's history (the load-test endpoint).
-async fn history(State(s): State<AppState>, Path(channel): Path<String>) -> Result<Json<Vec<Message>>, ApiError> {
-    let query = History { channel: channel.clone(), last: 50 };
-    let found = s.queries.dispatch::<History, Option<Vec<Message>>>(query).await;
-    let found = found.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(found.ok_or(ApiError(StatusCode::NOT_FOUND, format!("channel {channel} not found")))?))
+async fn history(
+    State(s): State<AppState>,
+    Path(channel): Path<String>,
+) -> Result<Json<Vec<Message>>, ChatError> {
+    let found = s.queries.dispatch(History { channel, last: 50 }).await;
+    let found: Option<_> = found.map_err(|e| ChatError::Internal(e.to_string()))?;
+    Ok(Json(found.ok_or(ChatError::NoChannel)?))
 }
 
-async fn graphql(State(s): State<AppState>, User(u): User, req: GraphQLRequest<ApiError>) -> GraphQLResponse {
-    s.schema.execute(req.into_inner().data(u)).await.into()
+/// `POST /graphql`: read by the JSON extractor, so the app's body limit applies (async-graphql-axum's own
+/// `GraphQLRequest` reads a body of any length).
+async fn graphql(
+    State(s): State<AppState>,
+    User(u): User,
+    Json(req): Json<async_graphql::Request>,
+) -> GraphQLResponse {
+    s.schema.execute(req.data(u)).await.into()
 }
 
-/// Subscriptions: the WebSocket's `connection_init` payload carries `{"token": "..."}`, validated by AllFrame's
-/// `JwtValidator`; the user counts as online until the socket closes.
 async fn websocket(
     State(s): State<AppState>,
     protocol: Result<GraphQLProtocol, StatusCode>,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    let protocol = protocol.map_err(|status| {
-        ApiError(status, "expected Sec-WebSocket-Protocol graphql-transport-ws or graphql-ws".into())
-    })?;
-    let upgrade = upgrade.map_err(|r| ApiError(r.status(), r.body_text()))?;
-    Ok(upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let who = Arc::new(Mutex::new(None::<String>));
-        let (seen, validator, presence) = (who.clone(), s.validator.clone(), s.presence.clone());
-        let on_init = move |payload: serde_json::Value| async move {
-            let token = payload["token"].as_str().ok_or("connection_init needs {\"token\": ...}")?;
-            let claims = validator.validate(token).map_err(|e| e.to_string())?;
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ChatError> {
+    let protocol = protocol.map_err(|_| ChatError::Protocol)?;
+    // Client messages are small GraphQL operations: 64 KiB at most (axum's default is 64 MiB).
+    let upgrade = upgrade?
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(64 << 10);
+    Ok(upgrade.on_upgrade(move |socket| subscriptions(s, socket, protocol)))
+}
+
+/// One subscription WebSocket. Its `connection_init` payload carries `{"token": "..."}`, validated by
+/// AllFrame's `JwtValidator`; the user counts as online until the socket closes. Without a
+/// `connection_init` within `init_timeout` it is closed with 4408, as graphql-transport-ws says.
+async fn subscriptions(s: AppState, socket: WebSocket, protocol: GraphQLProtocol) {
+    let user = Arc::new(Mutex::new(None::<String>));
+    let initialised = Arc::new(AtomicBool::new(false));
+    let on_init = {
+        let user = user.clone();
+        let initialised = initialised.clone();
+        let validator = s.validator.clone();
+        let presence = s.presence.clone();
+        move |payload: Value| async move {
+            initialised.store(true, Ordering::SeqCst);
+            let token = payload["token"].as_str().ok_or("no token")?;
+            let claims = validator.validate(token)?;
             presence.join(&claims.sub);
-            *seen.lock().unwrap() = Some(claims.sub.clone());
+            *user.lock().unwrap() = Some(claims.sub.clone());
             let mut data = Data::default();
             data.insert(Some(claims));
             Ok(data)
-        };
-        GraphQLWebSocket::new(socket, s.schema.clone(), protocol).on_connection_init(on_init).serve().await;
-        let user = who.lock().unwrap().take();
-        if let Some(user) = user {
-            s.presence.leave(&user);
         }
-    }))
+    };
+    let (mut sink, stream) = socket.split();
+    let timed_out = {
+        let schema = s.schema.clone();
+        let served = GraphQLWebSocket::new_with_pair(&mut sink, stream, schema, protocol)
+            .on_connection_init(on_init)
+            .serve();
+        let deadline = async {
+            tokio::time::sleep(s.config.init_timeout).await;
+            if initialised.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = served => false,
+            _ = deadline => true,
+        }
+    };
+    if timed_out {
+        let reason = "Connection initialisation timeout".into();
+        let frame = CloseFrame { code: 4408, reason };
+        let close = axum::extract::ws::Message::Close(Some(frame));
+        let _ = sink.send(close).await;
+    }
+    let user = user.lock().unwrap().take();
+    if let Some(user) = user {
+        s.presence.leave(&user);
+    }
 }
 
-pub async fn app(config: Config) -> Router {
+/// The app; `Err` if the JWT secret is unusable (shorter than 32 bytes).
+pub async fn app(config: Config) -> Result<Router, JwtError> {
+    let tokens = jwt::JwtConfig::new(config.jwt_secret.as_bytes())?
+        .with_issuer(ISSUER)
+        .with_audience(AUDIENCE);
+    // AllFrame checks `iss` and `aud` only when a token has them; `Claims` makes them required.
+    let validation = JwtConfig::hs256(config.jwt_secret.clone())
+        .with_issuer(ISSUER)
+        .with_audience(AUDIENCE);
+    let validator = Arc::new(JwtValidator::new(validation));
     let store = EventStore::new();
     let directory = Directory::default();
     let projections = ProjectionRegistry::new(store.clone());
     projections.register("directory", directory.clone()).await;
-    projections.start_subscription().await.expect("subscribe the directory");
-    // Live delivery: AllFrame's store pushes every appended event into this channel; a task fans it out.
+    let subscribed = projections.start_subscription().await;
+    subscribed.expect("the in-memory store accepts subscribers");
+    // Live delivery: AllFrame's store pushes every appended event into this channel; a task fans it out to
+    // the subscribers, each with a buffer of `live_buffer` messages.
     let (tx, mut rx) = mpsc::channel(1024);
     store.subscribe(tx).await;
-    let live = broadcast::channel::<ChatEvent>(1024).0;
+    let live = broadcast::channel::<ChatEvent>(config.live_buffer).0;
     let fan_out = live.clone();
     tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             let _ = fan_out.send(event); // no subscriber at the moment: dropped
         }
     });
-    let chat = Chat { store: store.clone(), lock: Default::default() };
-    let (commands, queries) = (CommandBus::new(), QueryBus::new());
+    let lock = Arc::default();
+    let chat = Chat {
+        store: store.clone(),
+        lock,
+    };
+    let commands = CommandBus::new();
+    let queries = QueryBus::new();
     commands.register::<CreateChannel, _>(chat.clone()).await;
     commands.register::<PostMessage, _>(chat.clone()).await;
-    queries.register::<History, Option<Vec<Message>>, _>(chat).await;
-    commands.dispatch(CreateChannel { by: "system".into(), name: "general".into() }).await.expect("seed #general");
-    let welcome =
-        PostMessage { author: "system".into(), channel: "general".into(), text: "Welcome to #general".into() };
-    commands.dispatch(welcome).await.expect("seed the welcome message");
+    queries
+        .register::<History, Option<Vec<Message>>, _>(chat)
+        .await;
+    seed(&commands).await;
 
     let presence = Presence::default();
-    let schema = Schema::build(schema::QueryRoot, schema::MutationRoot, schema::SubscriptionRoot)
+    let schema = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(commands)
         .data(queries.clone())
         .data(directory)
         .data(presence.clone())
         .data(live)
         .finish();
-    let (sdl, page) = (
-        schema.sdl(),
-        graphiql_html(&GraphiQLConfig::new().endpoint_url("/graphql").subscription_url("/graphql/ws"), "AllFrame chat"),
-    );
-    let validator = Arc::new(JwtValidator::new(JwtConfig::hs256(config.jwt_secret.clone())));
-    let state = AppState { schema, queries, presence, validator, config };
-    let not_found = || async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) };
-    let bad_method = || async { ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()) };
-    Router::new()
+    let sdl = schema.sdl();
+    let page = GraphiQLConfig::new()
+        .endpoint_url("/graphql")
+        .subscription_url("/graphql/ws");
+    let page = graphiql_html(&page, "AllFrame chat");
+    let state = AppState {
+        schema,
+        queries,
+        presence,
+        validator,
+        tokens,
+        config,
+    };
+    Ok(Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", post(login))
         .route("/channels/{name}/messages", get(history))
-        .route("/graphql", get(move || std::future::ready(Html(page.clone()))).post(graphql))
+        .route(
+            "/graphql",
+            get(move || std::future::ready(Html(page.clone()))).post(graphql),
+        )
         .route("/graphql/ws", get(websocket))
-        .route("/graphql/schema.graphql", get(move || std::future::ready(sdl.clone())))
-        .fallback(not_found)
-        .method_not_allowed_fallback(bad_method)
-        .with_state(state)
+        .route(
+            "/graphql/schema.graphql",
+            get(move || std::future::ready(sdl.clone())),
+        )
+        .with_state(state))
 }
 
-/// Serves the app on an already bound listener until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, app(config).await).await
+/// `#general`, with a welcome message.
+async fn seed(commands: &CommandBus<ChatEvent>) {
+    let by = "system".to_string();
+    let name = "general".to_string();
+    let created = commands.dispatch(CreateChannel { by, name }).await;
+    created.expect("a new store has no #general yet");
+    let author = "system".to_string();
+    let channel = "general".to_string();
+    let text = "Welcome to #general".to_string();
+    let posted = commands
+        .dispatch(PostMessage {
+            author,
+            channel,
+            text,
+        })
+        .await;
+    posted.expect("#general exists");
 }

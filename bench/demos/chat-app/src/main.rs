@@ -1,11 +1,19 @@
-//! chat-app binary: `chat-app [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080); env CHAT_JWT_SECRET sets
-//! the token secret. AllFrame provides the event-sourced log, CQRS and JWT validation (see lib.rs);
-//! axum and async-graphql serve HTTP, GraphQL and the WebSocket subscriptions.
+//! chat-app binary: `chat-app [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080); env JWT_SECRET (required,
+//! at least 32 bytes) signs the tokens. AllFrame provides the event-sourced log, CQRS and JWT validation (see
+//! lib.rs); axum and async-graphql serve HTTP, GraphQL and the WebSocket subscriptions.
+use std::process::ExitCode;
+
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).or_else(|| std::env::var("DEMO_ADDR").ok());
-    let listener = tokio::net::TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:8080")).await?;
-    let app = chat_app::app(Default::default()).await;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+async fn main() -> ExitCode {
+    if let Err(e) = run().await {
+        eprintln!("chat-app: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let app = chat_app::app(chat_app::Config::from_env()?).await?;
+    demo_support::serve(app, &demo_support::addr()).await?;
+    Ok(())
 }

@@ -1,16 +1,20 @@
 //! Articles, event-sourced: AllFrame `Event`s in an `EventStore`, the `Article` `Aggregate` (with its version
 //! history) folded from them, one `CommandHandler` for the publishing workflow draft → review → published,
 //! and an article index kept by a `Projection` through AllFrame's `ProjectionRegistry` subscription.
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, RwLock},
-};
+//!
+//! Who may ask for a step is checked before the command, by [`authorize`] (typed: 401 or 403); whether the
+//! article's state allows it is checked by the handler while it holds the article's lock, so two
+//! concurrent requests cannot both pass the same check (404, 409 or 422).
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use allframe_core::cqrs::{
-    Aggregate, Command, CommandError, CommandHandler, CommandResult, Event, EventStore, EventTypeName, Projection,
-    ValidationError,
+    Aggregate, Command, CommandBus, CommandError, CommandHandler, CommandResult, Event, EventStore,
+    EventTypeName, Projection, ValidationError,
 };
 use async_graphql::{Enum, SimpleObject};
+use axum::http::StatusCode;
+use demo_support::{error::ApiError, locks::KeyedLocks};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Enum)]
@@ -21,25 +25,112 @@ pub enum Role {
     Editor,
 }
 
-/// The JWT claims of a signed-in user (validated by AllFrame's `JwtValidator`).
+/// The JWT claims of a signed-in user, validated by AllFrame's `JwtValidator` (which checks `iss` and
+/// `aud` only when a token has them: this type makes them required).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub role: Role,
+    pub iss: String,
+    pub aud: String,
     pub exp: u64,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("unknown user or wrong password")]
+    BadCredentials,
+    #[error("{0}")]
+    Token(#[from] allframe_core::auth::AuthError),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("only PNG, JPEG or GIF images")]
+    NotAnImage,
+    #[error("{0}")]
+    Upload(#[from] axum::extract::multipart::MultipartError),
+    #[error("{0}")]
+    NotMultipart(#[from] axum::extract::multipart::MultipartRejection),
+    #[error("{0}")]
+    Body(#[from] axum::extract::rejection::BytesRejection),
+    #[error("{0}")]
+    GraphQl(#[from] async_graphql::ParseRequestError),
+    #[error(transparent)]
+    Jwt(#[from] demo_support::jwt::JwtError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError for CmsError {
+    fn status_code(&self) -> (StatusCode, &'static str) {
+        use allframe_core::auth::AuthError::TokenExpired;
+        match self {
+            CmsError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            CmsError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            CmsError::Token(TokenExpired) => (StatusCode::UNAUTHORIZED, "expired_token"),
+            CmsError::Token(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            CmsError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            CmsError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            CmsError::Conflict(_) => (StatusCode::CONFLICT, "invalid_state"),
+            CmsError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_article"),
+            CmsError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image"),
+            CmsError::Upload(e) => (e.status(), "invalid_upload"),
+            CmsError::NotMultipart(r) => (r.status(), "invalid_upload"),
+            CmsError::Body(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (r.status(), "payload_too_large")
+            }
+            CmsError::Body(r) => (r.status(), "unreadable_body"),
+            CmsError::GraphQl(_) => (StatusCode::BAD_REQUEST, "invalid_graphql_request"),
+            CmsError::Jwt(e) => e.status_code(),
+            CmsError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+demo_support::json_error!(CmsError);
+
+/// The workflow's failures come back through AllFrame's `CommandBus` as `CommandError`s; each variant
+/// maps to one `CmsError` variant.
+impl From<CommandError> for CmsError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::NotFound(_) => CmsError::NotFound,
+            CommandError::BusinessLogic(m) | CommandError::AlreadyExecuted(m) => {
+                CmsError::Conflict(m)
+            }
+            CommandError::Validation(_) => CmsError::Invalid(e.to_string()),
+            CommandError::Internal(m) => CmsError::Internal(m),
+        }
+    }
+}
+
+/// One change to an article, by a user: what a command asks for, and the event that records it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum ArticleEvent {
-    Created { article_id: String, author: String, title: String, body: String },
-    Edited { article_id: String, by: String, title: String, body: String },
-    SubmittedForReview { article_id: String, by: String },
-    Published { article_id: String, by: String },
-    Rejected { article_id: String, by: String, reason: String },
+pub struct ArticleEvent {
+    pub article_id: String,
+    pub by: String,
+    #[serde(flatten)]
+    pub change: Change,
 }
 impl EventTypeName for ArticleEvent {}
 impl Event for ArticleEvent {}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Change {
+    Created { title: String, body: String },
+    Edited { title: String, body: String },
+    SubmittedForReview,
+    Published,
+    Rejected { reason: String },
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -72,29 +163,44 @@ pub struct Article {
 
 impl Aggregate for Article {
     type Event = ArticleEvent;
+    /// An edit sends a draft or an article in review back to draft; an edit of a published article (by
+    /// an editor: a correction) is a new version that stays published.
     fn apply_event(&mut self, event: &ArticleEvent) {
-        let (by, title, body) = match event {
-            ArticleEvent::Created { article_id, author, title, body } => {
-                (self.id, self.author) = (article_id.clone(), author.clone());
-                (author, title, body)
+        match &event.change {
+            Change::Created { title, body } | Change::Edited { title, body } => {
+                if self.id.is_empty() {
+                    self.id = event.article_id.clone();
+                    self.author = event.by.clone();
+                }
+                if self.status != Status::Published {
+                    self.status = Status::Draft;
+                }
+                self.title = title.clone();
+                self.body = body.clone();
+                self.version += 1;
+                let version = self.version;
+                let title = title.clone();
+                let body = body.clone();
+                let by = event.by.clone();
+                self.versions.push(Version {
+                    version,
+                    title,
+                    body,
+                    by,
+                });
             }
-            ArticleEvent::Edited { by, title, body, .. } => {
-                self.status = Status::Draft;
-                (by, title, body)
-            }
-            ArticleEvent::SubmittedForReview { .. } => return self.status = Status::InReview,
-            ArticleEvent::Published { .. } => return self.status = Status::Published,
-            ArticleEvent::Rejected { .. } => return self.status = Status::Draft,
-        };
-        (self.title, self.body, self.version) = (title.clone(), body.clone(), self.version + 1);
-        self.versions.push(Version { version: self.version, title: title.clone(), body: body.clone(), by: by.clone() });
+            Change::SubmittedForReview => self.status = Status::InReview,
+            Change::Published => self.status = Status::Published,
+            Change::Rejected { .. } => self.status = Status::Draft,
+        }
     }
 }
 
 impl Article {
     /// Who may see it: published articles everyone, drafts and reviews their author and editors.
-    pub fn visible_to(&self, user: &Option<Claims>) -> bool {
-        let (author, editor) = user.as_ref().map_or((false, false), |u| (u.sub == self.author, u.role == Role::Editor));
+    pub fn visible_to(&self, user: Option<&Claims>) -> bool {
+        let editor = user.is_some_and(|u| u.role == Role::Editor);
+        let author = user.is_some_and(|u| u.sub == self.author);
         self.status == Status::Published || author || editor
     }
 }
@@ -105,74 +211,129 @@ pub fn stream(id: &str) -> String {
 
 pub async fn load(store: &EventStore<ArticleEvent>, id: &str) -> Result<Option<Article>, String> {
     let mut article = Article::default();
-    store.get_events(&stream(id)).await?.iter().for_each(|e| article.apply_event(e));
+    for event in store.get_events(&stream(id)).await? {
+        article.apply_event(&event);
+    }
     Ok(Some(article).filter(|a| !a.id.is_empty()))
 }
 
-pub enum Action {
-    Create { title: String, body: String },
-    Edit { title: String, body: String },
-    Submit,
-    Publish,
-    Reject { reason: String },
+/// Who may ask for `change` on `article` (`None`: not created yet): from the token's role and the
+/// article's author, which never changes. Returns the signed-in user.
+pub fn authorize(
+    user: Option<&Claims>,
+    article: Option<&Article>,
+    change: &Change,
+) -> Result<Claims, CmsError> {
+    let user = user.ok_or(CmsError::Unauthenticated)?;
+    let editor = user.role == Role::Editor;
+    let writes = matches!(change, Change::Created { .. } | Change::Edited { .. });
+    if writes && user.role == Role::Reader {
+        return Err(CmsError::Forbidden("readers cannot write"));
+    }
+    if matches!(change, Change::Published | Change::Rejected { .. }) && !editor {
+        return Err(CmsError::Forbidden("editors only"));
+    }
+    if article.is_some_and(|a| a.author != user.sub) && !editor {
+        return Err(CmsError::Forbidden("not your article"));
+    }
+    Ok(user.clone())
 }
 
-/// Every workflow step is one command, dispatched through AllFrame's `CommandBus`.
+/// Every workflow step is one command, dispatched through AllFrame's `CommandBus` by an authorized user.
 pub struct ArticleCommand {
-    pub user: Option<Claims>,
+    pub user: Claims,
     pub article_id: String,
-    pub action: Action,
+    pub change: Change,
 }
 impl Command for ArticleCommand {}
 
-/// Permission failures carry the code `forbidden` (the HTTP layer answers 403, not 422), a missing sign-in
-/// the code `unauthenticated` (401).
-pub fn forbidden(message: &str) -> CommandError {
-    let code = if message == SIGN_IN { "unauthenticated" } else { "forbidden" };
-    CommandError::Validation(vec![ValidationError::with_code("role", message, code)])
-}
-const SIGN_IN: &str = "sign in first";
-
-fn invalid(field: &str, message: &str) -> CommandError {
-    CommandError::Validation(vec![ValidationError::new(field, message)])
-}
-
 #[derive(Clone)]
-pub struct Workflow(pub EventStore<ArticleEvent>);
+pub struct Workflow {
+    pub store: EventStore<ArticleEvent>,
+    pub locks: KeyedLocks,
+}
 
 #[async_trait::async_trait]
 impl CommandHandler<ArticleCommand, ArticleEvent> for Workflow {
     async fn handle(&self, c: ArticleCommand) -> CommandResult<ArticleEvent> {
-        let user = c.user.clone().ok_or_else(|| forbidden(SIGN_IN))?;
-        let (by, article_id) = (user.sub.clone(), c.article_id.clone());
-        let article = load(&self.0, &c.article_id).await.map_err(CommandError::Internal)?;
-        let is_editor = user.role == Role::Editor;
-        let event = match (c.action, article) {
-            (Action::Create { .. } | Action::Edit { .. }, _) if user.role == Role::Reader => {
-                return Err(forbidden("readers cannot write"))
+        if let Change::Created { title, .. } | Change::Edited { title, .. } = &c.change {
+            if title.trim().is_empty() {
+                let empty = ValidationError::new("title", "must not be empty");
+                return Err(CommandError::Validation(vec![empty]));
             }
-            (Action::Create { title, .. } | Action::Edit { title, .. }, _) if title.trim().is_empty() => {
-                return Err(invalid("title", "must not be empty"))
+        }
+        // Read, check and append under the article's lock: AllFrame's `append` takes no expected version.
+        let _guard = self.locks.lock(&c.article_id).await;
+        let article = load(&self.store, &c.article_id).await;
+        let status = article.map_err(CommandError::Internal)?.map(|a| a.status);
+        let editor = c.user.role == Role::Editor;
+        match (&c.change, status) {
+            (Change::Created { .. }, None) => {}
+            (Change::Created { .. }, Some(_)) => {
+                return Err(CommandError::AlreadyExecuted("article exists".into()))
             }
-            (Action::Create { title, body }, None) => ArticleEvent::Created { article_id, author: by, title, body },
-            (Action::Create { .. }, Some(_)) => return Err(CommandError::AlreadyExecuted("article exists".into())),
-            (_, None) => return Err(CommandError::NotFound(format!("article {article_id} not found"))),
-            (_, Some(a)) if !(a.author == by || is_editor) => return Err(forbidden("not your article")),
-            (Action::Edit { title, body }, Some(a)) if a.status != Status::Published || is_editor => {
-                ArticleEvent::Edited { article_id, by, title, body }
+            (_, None) => return Err(CommandError::NotFound(c.article_id)),
+            (Change::Edited { .. }, Some(Status::Published)) if !editor => {
+                let message = "a published article is edited by an editor";
+                return Err(CommandError::BusinessLogic(message.into()));
             }
-            (Action::Submit, Some(a)) if a.status == Status::Draft => {
-                ArticleEvent::SubmittedForReview { article_id, by }
+            (Change::Edited { .. }, _)
+            | (Change::SubmittedForReview, Some(Status::Draft))
+            | (Change::Published | Change::Rejected { .. }, Some(Status::InReview)) => {}
+            (_, Some(status)) => {
+                let message = format!("not allowed while {status:?}");
+                return Err(CommandError::BusinessLogic(message));
             }
-            (Action::Publish | Action::Reject { .. }, _) if !is_editor => return Err(forbidden("editors only")),
-            (Action::Publish, Some(a)) if a.status == Status::InReview => ArticleEvent::Published { article_id, by },
-            (Action::Reject { reason }, Some(a)) if a.status == Status::InReview => {
-                ArticleEvent::Rejected { article_id, by, reason }
-            }
-            (_, Some(a)) => return Err(CommandError::BusinessLogic(format!("not allowed while {:?}", a.status))),
+        }
+        let stream = stream(&c.article_id);
+        let event = ArticleEvent {
+            article_id: c.article_id,
+            by: c.user.sub,
+            change: c.change,
         };
-        self.0.append(&stream(&c.article_id), vec![event.clone()]).await.map_err(CommandError::Internal)?;
+        let appended = self.store.append(&stream, vec![event.clone()]).await;
+        appended.map_err(CommandError::Internal)?;
         Ok(vec![event])
+    }
+}
+
+/// The workflow's entry point for the REST and GraphQL faces.
+#[derive(Clone)]
+pub struct Cms {
+    pub commands: CommandBus<ArticleEvent>,
+    pub store: EventStore<ArticleEvent>,
+}
+
+impl Cms {
+    pub async fn load(&self, id: &str) -> Result<Option<Article>, CmsError> {
+        load(&self.store, id).await.map_err(CmsError::Internal)
+    }
+
+    /// The article if `user` may see it, else `NotFound`.
+    pub async fn visible(&self, user: Option<&Claims>, id: &str) -> Result<Article, CmsError> {
+        let article = self.load(id).await?;
+        article
+            .filter(|a| a.visible_to(user))
+            .ok_or(CmsError::NotFound)
+    }
+
+    /// Runs a workflow step as `user`: authorized first (401, 403), then the command (404, 409, 422).
+    pub async fn act(
+        &self,
+        user: Option<Claims>,
+        article_id: String,
+        change: Change,
+    ) -> Result<Article, CmsError> {
+        let article = self.load(&article_id).await?;
+        let user = authorize(user.as_ref(), article.as_ref(), &change)?;
+        let id = article_id.clone();
+        let command = ArticleCommand {
+            user,
+            article_id,
+            change,
+        };
+        self.commands.dispatch(command).await?;
+        self.load(&id).await?.ok_or(CmsError::NotFound)
     }
 }
 
@@ -184,19 +345,19 @@ pub struct Index(pub Arc<RwLock<BTreeMap<String, Article>>>);
 impl Projection for Index {
     type Event = ArticleEvent;
     fn apply(&mut self, event: &ArticleEvent) {
-        let id = match event {
-            ArticleEvent::Created { article_id, .. }
-            | ArticleEvent::Edited { article_id, .. }
-            | ArticleEvent::SubmittedForReview { article_id, .. }
-            | ArticleEvent::Published { article_id, .. }
-            | ArticleEvent::Rejected { article_id, .. } => article_id,
-        };
-        self.0.write().unwrap().entry(id.clone()).or_default().apply_event(event);
+        let mut index = self.0.write().unwrap();
+        let article = index.entry(event.article_id.clone()).or_default();
+        article.apply_event(event);
     }
 }
 
 impl Index {
-    pub fn visible(&self, user: &Option<Claims>) -> Vec<Article> {
-        self.0.read().unwrap().values().filter(|a| a.visible_to(user)).cloned().collect()
+    pub fn visible(&self, user: Option<&Claims>) -> Vec<Article> {
+        let index = self.0.read().unwrap();
+        index
+            .values()
+            .filter(|a| a.visible_to(user))
+            .cloned()
+            .collect()
     }
 }

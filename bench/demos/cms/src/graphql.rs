@@ -1,11 +1,21 @@
-//! The GraphQL API (async-graphql; AllFrame's `GraphQLAdapter` serves nothing): the same commands and read
+//! The GraphQL API (async-graphql; AllFrame's `GraphQLAdapter` serves nothing): the same workflow and read
 //! models as the REST API. The signed-in user (or none) is put into each request's data by `lib.rs`.
-use allframe_core::cqrs::{CommandBus, CommandError, EventStore};
-use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Result, Schema};
+use demo_support::error::ApiError;
 
-use crate::articles::{load, Action, Article, ArticleCommand, ArticleEvent, Claims, Index};
+use crate::articles::{Article, Change, Claims, Cms, CmsError, Index};
 
 pub type CmsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+fn user(ctx: &Context<'_>) -> Option<Claims> {
+    ctx.data_unchecked::<Option<Claims>>().clone()
+}
+
+/// A workflow error as a GraphQL error, with the REST error's code in `extensions.code`.
+fn graphql_error(e: CmsError) -> async_graphql::Error {
+    let code = e.status_code().1;
+    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
+}
 
 pub struct QueryRoot;
 
@@ -13,47 +23,63 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// The articles the caller may see (the article index projection).
     async fn articles(&self, ctx: &Context<'_>) -> Vec<Article> {
-        ctx.data_unchecked::<Index>().visible(ctx.data_unchecked::<Option<Claims>>())
+        ctx.data_unchecked::<Index>().visible(user(ctx).as_ref())
     }
 
     /// One article with its version history, folded from its events.
     async fn article(&self, ctx: &Context<'_>, id: String) -> Result<Option<Article>> {
-        let article = load(ctx.data_unchecked::<EventStore<ArticleEvent>>(), &id).await?;
-        Ok(article.filter(|a| a.visible_to(ctx.data_unchecked::<Option<Claims>>())))
+        let found = ctx
+            .data_unchecked::<Cms>()
+            .visible(user(ctx).as_ref(), &id)
+            .await;
+        match found {
+            Err(CmsError::NotFound) => Ok(None),
+            found => Ok(Some(found.map_err(graphql_error)?)),
+        }
     }
 }
 
 pub struct MutationRoot;
 
-async fn run(ctx: &Context<'_>, article_id: String, action: Action) -> Result<Article> {
-    let user = ctx.data_unchecked::<Option<Claims>>().clone();
-    let (bus, store) =
-        (ctx.data_unchecked::<CommandBus<ArticleEvent>>(), ctx.data_unchecked::<EventStore<ArticleEvent>>());
-    bus.dispatch(ArticleCommand { user, article_id: article_id.clone(), action })
-        .await
-        .map_err(|e: CommandError| e.to_string())?;
-    Ok(load(store, &article_id).await?.unwrap_or_default())
+async fn run(ctx: &Context<'_>, id: String, change: Change) -> Result<Article> {
+    let cms = ctx.data_unchecked::<Cms>();
+    cms.act(user(ctx), id, change).await.map_err(graphql_error)
 }
 
 #[Object]
 impl MutationRoot {
-    async fn create_article(&self, ctx: &Context<'_>, title: String, body: String) -> Result<Article> {
-        run(ctx, uuid::Uuid::new_v4().simple().to_string(), Action::Create { title, body }).await
+    async fn create_article(
+        &self,
+        ctx: &Context<'_>,
+        title: String,
+        body: String,
+    ) -> Result<Article> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        run(ctx, id, Change::Created { title, body }).await
     }
-    async fn edit_article(&self, ctx: &Context<'_>, id: String, title: String, body: String) -> Result<Article> {
-        run(ctx, id, Action::Edit { title, body }).await
+    async fn edit_article(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        title: String,
+        body: String,
+    ) -> Result<Article> {
+        run(ctx, id, Change::Edited { title, body }).await
     }
     async fn submit_for_review(&self, ctx: &Context<'_>, id: String) -> Result<Article> {
-        run(ctx, id, Action::Submit).await
+        run(ctx, id, Change::SubmittedForReview).await
     }
     async fn publish(&self, ctx: &Context<'_>, id: String) -> Result<Article> {
-        run(ctx, id, Action::Publish).await
+        run(ctx, id, Change::Published).await
     }
     async fn reject(&self, ctx: &Context<'_>, id: String, reason: String) -> Result<Article> {
-        run(ctx, id, Action::Reject { reason }).await
+        run(ctx, id, Change::Rejected { reason }).await
     }
 }
 
-pub fn schema(bus: CommandBus<ArticleEvent>, store: EventStore<ArticleEvent>, index: Index) -> CmsSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).data(bus).data(store).data(index).finish()
+pub fn schema(cms: Cms, index: Index) -> CmsSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(cms)
+        .data(index)
+        .finish()
 }

@@ -5,308 +5,433 @@
 //! `Projection` (the article index), `auth::JwtValidator` + `JwtConfig` + `extract_bearer_token` (roles from
 //! JWT claims), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (OpenAPI 3.1 of the REST API),
 //! `router::graphiql_html` (the GraphiQL page).
-//! From other crates: axum 0.8 (HTTP, multipart uploads, body limit), async-graphql 7 + async-graphql-axum
-//! (the GraphQL API and its SDL; AllFrame's GraphQL adapters serve nothing), jsonwebtoken (signing tokens at
-//! /login: AllFrame has no API that issues them), tokio, serde, uuid.
+//! From other crates: axum 0.8 (HTTP, multipart uploads), async-graphql 7 (the GraphQL API and its SDL;
+//! AllFrame's GraphQL adapters serve nothing), demo-support (JSON errors and extractors, token signing,
+//! per-article locks, serving), tokio, serde, thiserror, uuid.
 pub mod articles;
 pub mod graphql;
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use allframe_core::auth::{extract_bearer_token, JwtConfig, JwtValidator};
-use allframe_core::cqrs::{CommandBus, CommandError, EventStore, ProjectionRegistry};
-use allframe_core::router::{graphiql_html, GraphiQLConfig, OpenApiGenerator, RouteMetadata, Router as AfRouter};
+use allframe_core::auth::{extract_bearer_token, AuthError, JwtConfig, JwtValidator};
+use allframe_core::cqrs::{CommandBus, EventStore, ProjectionRegistry};
+use allframe_core::router::{graphiql_html, GraphiQLConfig, OpenApiGenerator, RouteMetadata};
 use articles::*;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::multipart::{MultipartError, MultipartRejection};
-use axum::{
-    extract::{rejection::JsonRejection, DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, State},
-    http::{header, request::Parts, StatusCode},
-    response::{Html, IntoResponse, Response},
-    routing::{get, post, MethodRouter},
-    Json, Router,
-};
+use async_graphql::http::MultipartOptions;
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Multipart, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use demo_support::extract::{Json, Path};
+use demo_support::jwt::{self, JwtError};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The `iss` and `aud` of this app's tokens (required and checked).
+pub const ISSUER: &str = "cms";
+pub const AUDIENCE: &str = "cms-api";
 
 #[derive(Clone)]
 pub struct Config {
+    /// The HS256 secret, at least 32 bytes; there is no default.
     pub jwt_secret: String,
+    /// The largest request body, uploads included (GraphQL multipart too).
     pub max_upload_bytes: usize,
 }
 
-impl Default for Config {
-    /// `CMS_JWT_SECRET` sets the HS256 secret; uploads are limited to 1 MiB.
-    fn default() -> Self {
-        let jwt_secret =
-            std::env::var("CMS_JWT_SECRET").unwrap_or_else(|_| "cms-demo-secret-change-me-0123456789".into());
-        Config { jwt_secret, max_upload_bytes: 1 << 20 }
+impl Config {
+    /// `JWT_SECRET` (required; e.g. `JWT_SECRET=$(openssl rand -hex 32)`); uploads up to 1 MiB.
+    pub fn from_env() -> Result<Config, JwtError> {
+        let jwt_secret = std::env::var(jwt::SECRET_VAR).map_err(|_| JwtError::MissingSecret)?;
+        let max_upload_bytes = 1 << 20;
+        Ok(Config {
+            jwt_secret,
+            max_upload_bytes,
+        })
     }
 }
 
 /// The demo's users: password `<name>-password`.
-pub const USERS: [(&str, Role); 4] =
-    [("alice", Role::Author), ("bob", Role::Author), ("eve", Role::Editor), ("rita", Role::Reader)];
+pub const USERS: [(&str, Role); 4] = [
+    ("alice", Role::Author),
+    ("bob", Role::Author),
+    ("eve", Role::Editor),
+    ("rita", Role::Reader),
+];
+
+type Media = Arc<RwLock<HashMap<String, (&'static str, Bytes)>>>;
 
 #[derive(Clone)]
 pub struct AppState {
-    commands: CommandBus<ArticleEvent>,
-    store: EventStore<ArticleEvent>,
+    cms: Cms,
     index: Index,
     validator: Arc<JwtValidator<Claims>>,
+    tokens: jwt::JwtConfig,
     config: Config,
-    media: Arc<std::sync::RwLock<HashMap<String, (&'static str, Vec<u8>)>>>,
+    media: Media,
     schema: graphql::CmsSchema,
 }
-
-/// Every error leaves as JSON: `{"error": "...", "status": 4xx}`.
-pub struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1, "status": self.0.as_u16() }))).into_response()
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        ApiError(r.status(), r.body_text())
-    }
-}
-
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
-        let status = match &e {
-            CommandError::Validation(v) if v.iter().any(|v| v.code == "forbidden") => StatusCode::FORBIDDEN,
-            CommandError::Validation(v) if v.iter().any(|v| v.code == "unauthenticated") => StatusCode::UNAUTHORIZED,
-            CommandError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CommandError::NotFound(_) => StatusCode::NOT_FOUND,
-            CommandError::BusinessLogic(_) | CommandError::AlreadyExecuted(_) => StatusCode::CONFLICT,
-            CommandError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError(status, e.to_string())
-    }
-}
-
-/// axum's `Json`, with its rejections (malformed JSON, wrong types, no content type) turned into `ApiError`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(T);
 
 /// The caller: `None` without an Authorization header; a bad or expired token is a 401.
 pub struct User(pub Option<Claims>);
 
 impl FromRequestParts<AppState> for User {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(User(None)) };
-        let unauthorized = |m: String| ApiError(StatusCode::UNAUTHORIZED, m);
-        let token =
-            value.to_str().ok().and_then(extract_bearer_token).ok_or(unauthorized("expected a Bearer token".into()))?;
-        Ok(User(Some(state.validator.validate(token).map_err(|e| unauthorized(e.to_string()))?)))
+    type Rejection = CmsError;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, CmsError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(User(None));
+        };
+        let token = value.to_str().ok().and_then(extract_bearer_token);
+        let not_bearer = AuthError::InvalidToken("expected Authorization: Bearer".into());
+        Ok(User(Some(s.validator.validate(token.ok_or(not_bearer)?)?)))
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+type ApiResult = Result<Response, CmsError>;
 
 fn ok(status: StatusCode, body: impl serde::Serialize) -> ApiResult {
     Ok((status, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
     password: String,
 }
 
-async fn login(State(s): State<AppState>, Body(b): Body<Login>) -> ApiResult {
-    let user = USERS.iter().find(|(name, _)| *name == b.username && b.password == format!("{name}-password"));
-    let (sub, role) = user.ok_or(ApiError(StatusCode::UNAUTHORIZED, "unknown user or wrong password".into()))?;
-    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
-    let key = jsonwebtoken::EncodingKey::from_secret(s.config.jwt_secret.as_bytes());
-    let claims = Claims { sub: sub.to_string(), role: *role, exp };
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> ApiResult {
+    let password = format!("{}-password", b.username);
+    let user = USERS.iter().find(|(name, _)| *name == b.username);
+    let (sub, role) = user
+        .filter(|_| b.password == password)
+        .ok_or(CmsError::BadCredentials)?;
+    let role_name = json!(role);
+    let role_name = role_name.as_str().unwrap_or_default();
+    let token = s.tokens.mint(sub, role_name, Duration::from_secs(3600))?;
     ok(StatusCode::OK, json!({"token": token, "role": role}))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Draft {
     title: String,
     body: String,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     reason: String,
 }
 
-async fn act(s: AppState, user: Option<Claims>, article_id: String, action: Action, status: StatusCode) -> ApiResult {
-    s.commands.dispatch(ArticleCommand { user, article_id: article_id.clone(), action }).await?;
-    ok(status, load(&s.store, &article_id).await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?)
-}
-
-async fn create(State(s): State<AppState>, User(u): User, Body(d): Body<Draft>) -> ApiResult {
+async fn create(State(s): State<AppState>, User(u): User, Json(d): Json<Draft>) -> ApiResult {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    act(s, u, id, Action::Create { title: d.title, body: d.body }, StatusCode::CREATED).await
+    let change = Change::Created {
+        title: d.title,
+        body: d.body,
+    };
+    ok(StatusCode::CREATED, s.cms.act(u, id, change).await?)
 }
 
-async fn edit(State(s): State<AppState>, User(u): User, Path(id): Path<String>, Body(d): Body<Draft>) -> ApiResult {
-    act(s, u, id, Action::Edit { title: d.title, body: d.body }, StatusCode::OK).await
+async fn edit(
+    s: State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Json(d): Json<Draft>,
+) -> ApiResult {
+    let change = Change::Edited {
+        title: d.title,
+        body: d.body,
+    };
+    ok(StatusCode::OK, s.cms.act(u.0, id, change).await?)
 }
 
 async fn submit(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    act(s, u, id, Action::Submit, StatusCode::OK).await
+    ok(
+        StatusCode::OK,
+        s.cms.act(u, id, Change::SubmittedForReview).await?,
+    )
 }
 
 async fn publish(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    act(s, u, id, Action::Publish, StatusCode::OK).await
+    ok(StatusCode::OK, s.cms.act(u, id, Change::Published).await?)
 }
 
-async fn reject(State(s): State<AppState>, User(u): User, Path(id): Path<String>, Body(r): Body<Reason>) -> ApiResult {
-    act(s, u, id, Action::Reject { reason: r.reason }, StatusCode::OK).await
+async fn reject(
+    s: State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> ApiResult {
+    let change = Change::Rejected { reason: r.reason };
+    ok(StatusCode::OK, s.cms.act(u.0, id, change).await?)
 }
 
 async fn list(State(s): State<AppState>, User(u): User) -> ApiResult {
-    ok(StatusCode::OK, s.index.visible(&u))
-}
-
-async fn visible(s: &AppState, u: &Option<Claims>, id: &str) -> Result<Article, ApiError> {
-    let article = load(&s.store, id).await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    article.filter(|a| a.visible_to(u)).ok_or(ApiError(StatusCode::NOT_FOUND, format!("article {id} not found")))
+    ok(StatusCode::OK, s.index.visible(u.as_ref()))
 }
 
 async fn read(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    ok(StatusCode::OK, visible(&s, &u, &id).await?)
+    ok(StatusCode::OK, s.cms.visible(u.as_ref(), &id).await?)
 }
 
 async fn versions(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    ok(StatusCode::OK, visible(&s, &u, &id).await?.versions)
+    ok(
+        StatusCode::OK,
+        s.cms.visible(u.as_ref(), &id).await?.versions,
+    )
 }
 
 async fn events(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    visible(&s, &u, &id).await?;
-    ok(
-        StatusCode::OK,
-        s.store.get_events(&stream(&id)).await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?,
-    )
+    s.cms.visible(u.as_ref(), &id).await?;
+    let events = s.cms.store.get_events(&stream(&id)).await;
+    ok(StatusCode::OK, events.map_err(CmsError::Internal)?)
 }
 
 /// The media type, from the file's first bytes (the declared type must agree).
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    let signatures: [(&[u8], &str); 3] =
-        [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif")];
-    signatures.into_iter().find(|(magic, _)| bytes.starts_with(magic)).map(|(_, mime)| mime)
+    let signatures: [(&[u8], &str); 3] = [
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF8", "image/gif"),
+    ];
+    let found = signatures
+        .into_iter()
+        .find(|(magic, _)| bytes.starts_with(magic));
+    found.map(|(_, mime)| mime)
 }
 
-/// One multipart field `file`: an image (PNG, JPEG or GIF) up to `max_upload_bytes`.
+/// One multipart field `file`: an image (PNG, JPEG or GIF), by a signed-in author or editor; the body
+/// limit (`max_upload_bytes`) bounds it.
 async fn upload(
     State(s): State<AppState>,
     User(u): User,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult {
-    if !u.is_some_and(|u| u.role != Role::Reader) {
-        return Err(ApiError(StatusCode::FORBIDDEN, "authors and editors only".into()));
+    let user = u.ok_or(CmsError::Unauthenticated)?;
+    if user.role == Role::Reader {
+        return Err(CmsError::Forbidden("authors and editors only"));
     }
-    let mut multipart = multipart.map_err(|r| ApiError(r.status(), r.body_text()))?;
-    let bad = |e: MultipartError| ApiError(e.status(), e.body_text());
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+    let mut multipart = multipart?;
+    while let Some(field) = multipart.next_field().await? {
         if field.name() != Some("file") {
             continue;
         }
         let declared = field.content_type().map(str::to_owned);
-        let bytes = field.bytes().await.map_err(bad)?;
+        let bytes = field.bytes().await?;
         let mime = sniff(&bytes).filter(|m| declared.as_deref().is_none_or(|d| d == *m));
-        let mime = mime.ok_or(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "only PNG, JPEG or GIF images".into()))?;
+        let mime = mime.ok_or(CmsError::NotAnImage)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let size = bytes.len();
-        s.media.write().unwrap().insert(id.clone(), (mime, bytes.to_vec()));
-        return ok(
-            StatusCode::CREATED,
-            json!({"id": id, "content_type": mime, "size": size, "url": format!("/media/{id}")}),
-        );
+        s.media.write().unwrap().insert(id.clone(), (mime, bytes));
+        let url = format!("/media/{id}");
+        let media = json!({"id": id, "content_type": mime, "size": size, "url": url});
+        return ok(StatusCode::CREATED, media);
     }
-    Err(ApiError(StatusCode::BAD_REQUEST, "no multipart field named `file`".into()))
+    Err(CmsError::Invalid("no multipart field named `file`".into()))
 }
 
 async fn media(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let media = s.media.read().unwrap();
-    let (mime, bytes) = media.get(&id).ok_or(ApiError(StatusCode::NOT_FOUND, format!("media {id} not found")))?;
+    let (mime, bytes) = media.get(&id).ok_or(CmsError::NotFound)?;
     Ok(([(header::CONTENT_TYPE, *mime)], bytes.clone()).into_response())
 }
 
-impl From<async_graphql::ParseRequestError> for ApiError {
-    fn from(e: async_graphql::ParseRequestError) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, e.to_string())
+/// `POST /graphql`, JSON or multipart. The body is read under the app's body limit (async-graphql-axum's
+/// `GraphQLRequest` reads any length and writes multipart files to disk); multipart requests (uploads)
+/// are for signed-in editors only.
+async fn graphql(
+    State(s): State<AppState>,
+    User(u): User,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<GraphQLResponse, CmsError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|t| t.starts_with("multipart/")) {
+        let user = u.as_ref().ok_or(CmsError::Unauthenticated)?;
+        if user.role != Role::Editor {
+            return Err(CmsError::Forbidden("GraphQL uploads are for editors"));
+        }
     }
+    let limit = s.config.max_upload_bytes;
+    let options = MultipartOptions::default()
+        .max_file_size(limit)
+        .max_num_files(1);
+    let body = body?;
+    let request = async_graphql::http::receive_body(content_type, body.as_ref(), options).await?;
+    Ok(s.schema.execute(request.data(u)).await.into())
 }
 
-async fn graphql(State(s): State<AppState>, User(u): User, req: GraphQLRequest<ApiError>) -> GraphQLResponse {
-    s.schema.execute(req.into_inner().data(u)).await.into()
+/// The REST API as its OpenAPI document describes it: method, path, the statuses it answers, what it does.
+pub const ROUTES: &str = "
+GET /health 200 Liveness
+POST /login 200,400,401,413,415,422 Sign in {username, password}: a JWT with the user's role
+GET /articles 200,401 The articles the caller may see (the index projection)
+POST /articles 201,400,401,403,413,415,422 A new draft {title, body} (authors, editors)
+GET /articles/{id} 200,400,401,404 An article, folded from its events
+PUT /articles/{id} 200,400,401,403,404,409,413,415,422 Edit {title, body}: a new version
+POST /articles/{id}/submit 200,400,401,403,404,409 Draft to review (its author, editors)
+POST /articles/{id}/publish 200,400,401,403,404,409 Review to published (editors)
+POST /articles/{id}/reject 200,400,401,403,404,409,413,415,422 Review to draft {reason} (editors)
+GET /articles/{id}/versions 200,400,401,404 Version history, from the events
+GET /articles/{id}/events 200,400,401,404 The article's events
+POST /media 201,400,401,403,413,415 Multipart field `file`: a PNG, JPEG or GIF image
+GET /media/{id} 200,400,404 An uploaded file
+POST /graphql 200,400,401,403,413 GraphQL, JSON or multipart (SDL at /graphql/schema.graphql)";
+
+/// (method, path, statuses, description) of each row of [`ROUTES`].
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static str, Vec<u16>, &'static str)> {
+    ROUTES.lines().filter_map(|line| {
+        let mut parts = line.splitn(4, ' ');
+        let method = parts.next()?;
+        let path = parts.next()?;
+        let statuses = parts
+            .next()?
+            .split(',')
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        Some((method, path, statuses, parts.next()?))
+    })
 }
 
-/// The REST API, one table: each row is described on AllFrame's `Router` (`RouteMetadata`), from which
-/// AllFrame's `OpenApiGenerator` writes the OpenAPI 3.1 document; the first row of a path carries the axum
-/// handlers that serve all its methods.
-type Row = (&'static str, &'static str, &'static str, Option<MethodRouter<AppState>>);
-fn routes() -> Vec<Row> {
-    let graphiql = || async { Html(graphiql_html(&GraphiQLConfig::new().endpoint_url("/graphql"), "AllFrame CMS")) };
-    vec![
-        ("GET", "/health", "Liveness probe", Some(get(|| async { Json(json!({"status": "ok"})) }))),
-        ("POST", "/login", "Sign in: {username, password} → a JWT with the user's role", Some(post(login))),
-        ("GET", "/articles", "The articles the caller may see (index projection)", Some(get(list).post(create))),
-        ("POST", "/articles", "Create a draft {title, body} (authors, editors)", None),
-        ("GET", "/articles/{id}", "An article, folded from its events", Some(get(read).put(edit))),
-        ("PUT", "/articles/{id}", "Edit: a new version {title, body}", None),
-        ("POST", "/articles/{id}/submit", "Draft → review (its author)", Some(post(submit))),
-        ("POST", "/articles/{id}/publish", "Review → published (editors)", Some(post(publish))),
-        ("POST", "/articles/{id}/reject", "Review → draft {reason} (editors)", Some(post(reject))),
-        ("GET", "/articles/{id}/versions", "Version history, from the events", Some(get(versions))),
-        ("GET", "/articles/{id}/events", "The article's events", Some(get(events))),
-        ("POST", "/media", "Multipart upload, field `file`: PNG/JPEG/GIF", Some(post(upload))),
-        ("GET", "/media/{id}", "An uploaded file", Some(get(media))),
-        ("POST", "/graphql", "GraphQL (SDL at /graphql/schema.graphql)", Some(get(graphiql).post(graphql))),
-        ("GET", "/graphql", "GraphiQL page", None),
-    ]
+/// The OpenAPI 3.1 document: AllFrame's `OpenApiGenerator` writes the paths (and one `200` each); the
+/// statuses each operation answers, its JSON body and its bearer security are added here.
+pub fn openapi() -> Value {
+    let strings = |fields: &[&str]| {
+        let properties: serde_json::Map<_, _> = fields
+            .iter()
+            .map(|f| (f.to_string(), json!({"type": "string"})))
+            .collect();
+        json!({"type": "object", "required": fields, "properties": properties})
+    };
+    let mut router = allframe_core::router::Router::new();
+    for (method, path, _, description) in routes() {
+        let route = RouteMetadata::new(path, method, "rest").with_description(description);
+        let body = match (method, path) {
+            ("POST", "/login") => Some(strings(&["username", "password"])),
+            ("POST", "/articles") | ("PUT", _) => Some(strings(&["title", "body"])),
+            ("POST", "/articles/{id}/reject") => Some(strings(&["reason"])),
+            _ => None,
+        };
+        router.add_route(match body {
+            Some(schema) => route.with_request_schema(schema),
+            None => route,
+        });
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let mut doc = OpenApiGenerator::new("AllFrame CMS demo", version).generate(&router);
+    for (method, path, statuses, _) in routes() {
+        demo_support::openapi::document(&mut doc, method, path, &statuses);
+        if method != "GET" && !matches!(path, "/login" | "/graphql") {
+            doc["paths"][path][method.to_lowercase()]["security"] = json!([{"bearer": []}]);
+        }
+    }
+    doc["components"]["securitySchemes"]["bearer"] = json!({"type": "http", "scheme": "bearer"});
+    doc
 }
 
-pub async fn app(config: Config) -> Router {
+/// The app; `Err` if the JWT secret is unusable (shorter than 32 bytes).
+pub async fn app(config: Config) -> Result<Router, JwtError> {
+    let secret = config.jwt_secret.clone();
+    let tokens = jwt::JwtConfig::new(secret.as_bytes())?
+        .with_issuer(ISSUER)
+        .with_audience(AUDIENCE);
+    let validation = JwtConfig::hs256(secret)
+        .with_issuer(ISSUER)
+        .with_audience(AUDIENCE);
+    let validator = Arc::new(JwtValidator::new(validation));
     let store = EventStore::new();
     let index = Index::default();
     let projections = ProjectionRegistry::new(store.clone());
     projections.register("articles", index.clone()).await;
     let commands = CommandBus::new();
-    commands.register(Workflow(store.clone())).await;
-    // One published article from the start (the editor writes, submits and publishes it).
-    let (eve, welcome) = (Some(Claims { sub: "eve".into(), role: Role::Editor, exp: 0 }), "welcome".to_string());
-    let (title, body) = ("Welcome".to_string(), "The first article of this CMS.".to_string());
-    for action in [Action::Create { title, body }, Action::Submit, Action::Publish] {
-        let command = ArticleCommand { user: eve.clone(), article_id: welcome.clone(), action };
-        commands.dispatch(command).await.expect("seed the welcome article");
-    }
-    projections.rebuild_all().await.expect("index the seeded article");
-    projections.start_subscription().await.expect("subscribe the article index");
-    let validator = Arc::new(JwtValidator::new(JwtConfig::hs256(config.jwt_secret.clone())));
-    let schema = graphql::schema(commands.clone(), store.clone(), index.clone());
+    let locks = Default::default();
+    commands
+        .register(Workflow {
+            store: store.clone(),
+            locks,
+        })
+        .await;
+    let cms = Cms { commands, store };
+    let schema = graphql::schema(cms.clone(), index.clone());
     let sdl = schema.sdl();
-    let mut af_router = AfRouter::new();
-    let mut router = Router::new().route("/graphql/schema.graphql", get(move || std::future::ready(sdl.clone())));
-    for (method, path, description, method_router) in routes() {
-        af_router.add_route(RouteMetadata::new(path, method, "rest").with_description(description));
-        if let Some(method_router) = method_router {
-            router = router.route(path, method_router);
-        }
-    }
-    let spec = OpenApiGenerator::new("AllFrame CMS demo", env!("CARGO_PKG_VERSION")).generate(&af_router);
-    router = router.route("/openapi.json", get(move || std::future::ready(Json(spec.clone()))));
-    let not_found = || async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) };
-    let bad_method = || async { ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()) };
-    let limit = DefaultBodyLimit::max(config.max_upload_bytes);
-    let state = AppState { commands, store, index, validator, config, media: Default::default(), schema };
-    router.fallback(not_found).method_not_allowed_fallback(bad_method).layer(limit).with_state(state)
+    let state = AppState {
+        cms,
+        index,
+        validator,
+        tokens,
+        config,
+        media: Media::default(),
+        schema,
+    };
+    seed(&state).await;
+    projections
+        .rebuild_all()
+        .await
+        .expect("the in-memory store reads");
+    projections
+        .start_subscription()
+        .await
+        .expect("the in-memory store accepts subscribers");
+    let spec = openapi();
+    let page = graphiql_html(
+        &GraphiQLConfig::new().endpoint_url("/graphql"),
+        "AllFrame CMS",
+    );
+    Ok(Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/login", post(login))
+        .route("/articles", get(list).post(create))
+        .route("/articles/{id}", get(read).put(edit))
+        .route("/articles/{id}/submit", post(submit))
+        .route("/articles/{id}/publish", post(publish))
+        .route("/articles/{id}/reject", post(reject))
+        .route("/articles/{id}/versions", get(versions))
+        .route("/articles/{id}/events", get(events))
+        .route("/media", post(upload))
+        .route("/media/{id}", get(media))
+        .route(
+            "/graphql",
+            get(move || std::future::ready(Html(page.clone()))).post(graphql),
+        )
+        .route(
+            "/graphql/schema.graphql",
+            get(move || std::future::ready(sdl.clone())),
+        )
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(Json(spec.clone()))),
+        )
+        .with_state(state))
 }
 
-/// Serves the app on an already bound listener until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, app(config).await).await
+/// One published article from the start: the editor writes, submits and publishes `welcome`.
+async fn seed(s: &AppState) {
+    let eve = Claims {
+        sub: "eve".into(),
+        role: Role::Editor,
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        exp: 0,
+    };
+    let title = "Welcome".to_string();
+    let body = "The first article of this CMS.".to_string();
+    for change in [
+        Change::Created { title, body },
+        Change::SubmittedForReview,
+        Change::Published,
+    ] {
+        let step = s.cms.act(Some(eve.clone()), "welcome".into(), change).await;
+        step.expect("a new store has no `welcome` yet");
+    }
 }

@@ -1,10 +1,21 @@
-//! cms binary: `cms [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080); env CMS_JWT_SECRET sets the token
-//! secret. AllFrame provides the CQRS core and JWT validation (see lib.rs); axum, async-graphql serve HTTP.
+//! cms binary: `cms [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080); env JWT_SECRET (required, at least 32
+//! bytes) signs the tokens. AllFrame provides the CQRS core and JWT validation (see lib.rs); axum and
+//! async-graphql serve HTTP.
+use std::process::ExitCode;
+
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).or_else(|| std::env::var("DEMO_ADDR").ok());
-    let listener = tokio::net::TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:8080")).await?;
-    let app = cms::app(Default::default()).await;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+async fn main() -> ExitCode {
+    if let Err(e) = run().await {
+        eprintln!("cms: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = cms::Config::from_env()?;
+    let limit = config.max_upload_bytes;
+    let app = cms::app(config).await?;
+    demo_support::serve_with_limit(app, &demo_support::addr(), limit).await?;
+    Ok(())
 }

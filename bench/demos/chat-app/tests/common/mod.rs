@@ -2,17 +2,37 @@
 #![allow(dead_code)]
 use std::time::Duration;
 
+use demo_support::jwt::JwtConfig;
+use demo_support::testing::{self, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
 
-pub async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(chat_app::serve(listener, chat_app::Config { jwt_secret: SECRET.into() }));
-    format!("http://{addr}")
+pub fn config() -> chat_app::Config {
+    chat_app::Config {
+        jwt_secret: SECRET.into(),
+        init_timeout: Duration::from_millis(500),
+        live_buffer: 1024,
+    }
+}
+
+/// The real app (under demo-support's layers, as `main` serves it) on an ephemeral port.
+pub async fn start_with(config: chat_app::Config) -> TestServer {
+    testing::start(chat_app::app(config).await.expect("a valid config")).await
+}
+
+pub async fn start() -> TestServer {
+    start_with(config()).await
+}
+
+/// The token minter of the app's secret, issuer and audience (for forged and expired tokens).
+pub fn tokens() -> JwtConfig {
+    JwtConfig::new(SECRET.as_bytes())
+        .unwrap()
+        .with_issuer(chat_app::ISSUER)
+        .with_audience(chat_app::AUDIENCE)
 }
 
 pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
@@ -22,14 +42,21 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
 
 pub async fn token(base: &str, user: &str) -> String {
     let body = json!({"username": user, "password": format!("{user}-password")});
-    let (status, answer) = send(reqwest::Client::new().post(format!("{base}/login")).json(&body)).await;
+    let (status, answer) = send(
+        reqwest::Client::new()
+            .post(format!("{base}/login"))
+            .json(&body),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     answer["token"].as_str().unwrap().to_string()
 }
 
 /// A GraphQL query or mutation over HTTP, signed in with `token` (or anonymous with "").
 pub async fn gql(base: &str, token: &str, query: &str) -> Value {
-    let mut req = reqwest::Client::new().post(format!("{base}/graphql")).json(&json!({"query": query}));
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": query}));
     if !token.is_empty() {
         req = req.bearer_auth(token);
     }
@@ -38,23 +65,63 @@ pub async fn gql(base: &str, token: &str, query: &str) -> Value {
     answer
 }
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws connection, not yet initialised.
+pub async fn open(base: &str) -> Ws {
+    let url = format!("{}/graphql/ws", base.replace("http", "ws"));
+    let mut req = url.into_client_request().unwrap();
+    let protocol = "graphql-transport-ws".parse().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", protocol);
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("WebSocket upgrade");
+    ws
+}
+
+/// Like `connect`, with a 4 KiB receive buffer, so that a reader that does not read is soon behind.
+pub async fn connect_small(base: &str, payload: Value) -> Ws {
+    let url = format!("{}/graphql/ws", base.replace("http", "ws"));
+    let mut req = url.into_client_request().unwrap();
+    let protocol = "graphql-transport-ws".parse().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", protocol);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = base.trim_start_matches("http://").parse().unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
+        .await
+        .expect("upgrade");
+    let init = json!({"type": "connection_init", "payload": payload});
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    ws
+}
 
 /// A graphql-transport-ws connection; `connection_init` carries `payload`.
 pub async fn connect(base: &str, payload: Value) -> Ws {
-    let mut req = format!("{}/graphql/ws", base.replace("http", "ws")).into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("WebSocket upgrade");
-    ws.send(Message::Text(json!({"type": "connection_init", "payload": payload}).to_string().into())).await.unwrap();
+    let mut ws = open(base).await;
+    let init = json!({"type": "connection_init", "payload": payload});
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
     ws
 }
 
 /// The next protocol message (text frames as JSON; a close frame as {"type": "close"}), within 5 s.
 pub async fn next(ws: &mut Ws) -> Value {
-    let frame = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a frame within 5 s");
+    let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("a frame within 5 s");
     match frame {
         Some(Ok(Message::Text(text))) => serde_json::from_str(&text).unwrap(),
-        Some(Ok(Message::Close(frame))) => json!({"type": "close", "reason": frame.map(|f| f.reason.to_string())}),
+        Some(Ok(Message::Close(frame))) => {
+            let code = frame.as_ref().map(|f| u16::from(f.code));
+            json!({"type": "close", "code": code, "reason": frame.map(|f| f.reason.to_string())})
+        }
         None | Some(Err(_)) => json!({"type": "close"}),
         Some(Ok(other)) => json!({"type": "other", "frame": other.to_string()}),
     }
@@ -62,7 +129,10 @@ pub async fn next(ws: &mut Ws) -> Value {
 
 /// The next protocol message if one arrives within `ms`.
 pub async fn try_next(ws: &mut Ws, ms: u64) -> Option<Value> {
-    let frame = tokio::time::timeout(Duration::from_millis(ms), ws.next()).await.ok()??.ok()?;
+    let frame = tokio::time::timeout(Duration::from_millis(ms), ws.next())
+        .await
+        .ok()??
+        .ok()?;
     if let Message::Text(text) = frame {
         serde_json::from_str(&text).ok()
     } else {
@@ -72,7 +142,9 @@ pub async fn try_next(ws: &mut Ws, ms: u64) -> Option<Value> {
 
 pub async fn subscribe(ws: &mut Ws, id: &str, query: &str) {
     let msg = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
-    ws.send(Message::Text(msg.to_string().into())).await.unwrap();
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
 }
 
 pub async fn online(base: &str) -> Value {

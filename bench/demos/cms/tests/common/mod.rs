@@ -1,15 +1,32 @@
 // Shared by the integration tests: the real app on an ephemeral port, spoken to over real HTTP.
 #![allow(dead_code)]
+use demo_support::jwt::JwtConfig;
+use demo_support::testing::{self, TestServer};
 use serde_json::{json, Value};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
 
-pub async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = cms::Config { jwt_secret: SECRET.into(), max_upload_bytes: 64 * 1024 };
-    tokio::spawn(cms::serve(listener, config));
-    format!("http://{addr}")
+pub const LIMIT: usize = 64 * 1024;
+
+pub fn config() -> cms::Config {
+    cms::Config {
+        jwt_secret: SECRET.into(),
+        max_upload_bytes: LIMIT,
+    }
+}
+
+/// The real app on an ephemeral port, under demo-support's layers with its body limit (as `main` serves it).
+pub async fn start() -> TestServer {
+    let app = cms::app(config()).await.expect("a valid config");
+    testing::start_with_limit(app, LIMIT).await
+}
+
+/// The token minter of the app's secret, issuer and audience (for forged and expired tokens).
+pub fn tokens() -> JwtConfig {
+    JwtConfig::new(SECRET.as_bytes())
+        .unwrap()
+        .with_issuer(cms::ISSUER)
+        .with_audience(cms::AUDIENCE)
 }
 
 pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
@@ -39,14 +56,18 @@ pub fn call(method: &str, url: String, token: &str) -> reqwest::RequestBuilder {
 }
 
 pub async fn create(base: &str, token: &str, title: &str) -> String {
-    let (status, a) =
-        send(call("POST", format!("{base}/articles"), token).json(&json!({"title": title, "body": "text"}))).await;
+    let (status, a) = send(
+        call("POST", format!("{base}/articles"), token)
+            .json(&json!({"title": title, "body": "text"})),
+    )
+    .await;
     assert_eq!(status, 201, "{a}");
     a["id"].as_str().unwrap().to_string()
 }
 
 pub async fn gql(base: &str, token: &str, query: &str) -> Value {
-    let (status, answer) = send(call("POST", format!("{base}/graphql"), token).json(&json!({"query": query}))).await;
+    let (status, answer) =
+        send(call("POST", format!("{base}/graphql"), token).json(&json!({"query": query}))).await;
     assert_eq!(status, 200, "{answer}");
     answer
 }
@@ -55,7 +76,11 @@ pub async fn gql(base: &str, token: &str, query: &str) -> Value {
 pub async fn eventually_listed(base: &str, token: &str, id: &str, status: &str) -> Value {
     for _ in 0..100 {
         let list = send(call("GET", format!("{base}/articles"), token)).await.1;
-        if let Some(a) = list.as_array().unwrap().iter().find(|a| a["id"] == json!(id) && a["status"] == json!(status))
+        if let Some(a) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == json!(id) && a["status"] == json!(status))
         {
             return a.clone();
         }
