@@ -26,7 +26,7 @@ use domain::{account, stream, Account, BankEvent, Cause, Movement, Store, Transf
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::task::TaskTracker;
-use transfer::{Step, Transfer, STEPS};
+use transfer::{Step, Transfer, CREDIT, DEBIT, FRAUD_CHECK, STEPS};
 
 /// Start-up settings. `db` is the SQLite file of the event store (`:memory:` keeps it in memory).
 #[derive(Clone)]
@@ -61,7 +61,7 @@ impl TryFrom<u64> for Cents {
     fn try_from(n: u64) -> Result<Self, String> {
         match i64::try_from(n) {
             Ok(1..) => Ok(Cents(n)),
-            _ => Err(format!("amount_cents must be between 1 and {}", i64::MAX)),
+            _ => Err(format!("must be between 1 and {}", i64::MAX)),
         }
     }
 }
@@ -215,9 +215,9 @@ impl CommandHandler<TransferMoney, BankEvent> for Bank {
             cause: Default::default(),
         };
         let saga = SagaDefinition::new(stream_name)
-            .add_step(Step(0, t.clone()))
-            .add_step(Step(1, t.clone()))
-            .add_step(Step(2, t.clone()));
+            .add_step(Step(DEBIT, t.clone()))
+            .add_step(Step(FRAUD_CHECK, t.clone()))
+            .add_step(Step(CREDIT, t.clone()));
         let failure = match self.sagas.execute(saga).await {
             Ok(done) => {
                 events.extend(done);

@@ -10,6 +10,9 @@ use crate::domain::{account, stream, BankEvent, Cause, Movement, Store, Transfer
 use crate::Config;
 
 pub const STEPS: [&str; 3] = ["debit-source", "fraud-check", "credit-destination"];
+pub const DEBIT: usize = 0;
+pub const FRAUD_CHECK: usize = 1;
+pub const CREDIT: usize = 2;
 
 /// What every step knows about its transfer.
 #[derive(Clone)]
@@ -148,8 +151,8 @@ impl OrchestratorSagaStep<BankEvent> for Step {
     async fn execute(&self) -> Result<Vec<BankEvent>, String> {
         let t = &self.1;
         match self.0 {
-            0 => t.move_money(false).await,
-            1 => t.fraud_check().await,
+            DEBIT => t.move_money(false).await,
+            FRAUD_CHECK => t.fraud_check().await,
             _ => {
                 let to = account(&t.store, &t.request.to).await?;
                 if to.is_some_and(|a| a.external) {
@@ -162,7 +165,7 @@ impl OrchestratorSagaStep<BankEvent> for Step {
 
     /// Only the debit has something to undo (and AllFrame never compensates the last step).
     async fn compensate(&self) -> Result<Vec<BankEvent>, String> {
-        if self.0 > 0 {
+        if self.0 != DEBIT {
             return Ok(vec![]);
         }
         let (reversal, _) = self.1.settle().await.map_err(|c| c.to_string())?;
@@ -176,7 +179,7 @@ impl OrchestratorSagaStep<BankEvent> for Step {
     /// The credit waits for the partner bank at most `credit_timeout`; the others get 2 s.
     fn timeout_duration(&self) -> Duration {
         match self.0 {
-            2 => self.1.config.credit_timeout,
+            CREDIT => self.1.config.credit_timeout,
             _ => Duration::from_secs(2),
         }
     }
