@@ -33,6 +33,7 @@ use axum::{
 };
 use demo_support::error::{ApiError, ErrorBody};
 use demo_support::extract::{Json, Path};
+use demo_support::openapi;
 use proto::{
     inventory_client::InventoryClient, CreateItemRequest, GetItemRequest, Item, ListItemsRequest,
 };
@@ -198,62 +199,32 @@ async fn health(State(s): State<AppState>) -> Response {
     }
 }
 
-/// The REST API as its OpenAPI document describes it: method, path, description, the statuses it answers.
-pub const REST: [(&str, &str, &str, &[u16]); 4] = [
-    (
-        "GET",
-        "/health",
-        "Liveness, with the gRPC server's",
-        &[200, 503],
-    ),
-    ("GET", "/items", "List items (gRPC ListItems)", &[200, 502]),
-    (
-        "POST",
-        "/items",
-        "Create {name, quantity} (gRPC CreateItem)",
-        &[201, 400, 409, 413, 415, 422, 502],
-    ),
-    (
-        "GET",
-        "/items/{id}",
-        "One item (gRPC GetItem)",
-        &[200, 400, 404, 502],
-    ),
+/// The REST API as its OpenAPI document describes it: method, path, the statuses it answers | what it does.
+pub const API: [&str; 4] = [
+    "GET /health 200 503 | Liveness, with the gRPC server's",
+    "GET /items 200 502 | List items (gRPC ListItems)",
+    "POST /items 201 400 409 413 415 422 502 | Create {name, quantity} (gRPC CreateItem)",
+    "GET /items/{id} 200 400 404 502 | One item (gRPC GetItem)",
 ];
 
 /// The OpenAPI 3.1 document: paths by AllFrame's `OpenApiGenerator`, which documents every operation as
-/// answering 200 only, so the statuses each one really answers are written in here.
+/// answering 200 only, so the statuses each one really answers are written in by demo-support.
 pub fn openapi() -> Value {
     let new_item = json!({"type": "object", "required": ["name", "quantity"], "properties": {
         "name": {"type": "string"}, "quantity": {"type": "integer", "minimum": 0}}});
     let mut routes = AfRouter::new();
-    for (method, path, description, _) in REST {
-        let route = RouteMetadata::new(path, method, "rest").with_description(description);
-        match method {
+    for row in API.map(openapi::parse) {
+        let route =
+            RouteMetadata::new(row.path, row.method, "rest").with_description(row.description);
+        match row.method {
             "POST" => routes.add_route(route.with_request_schema(new_item.clone())),
             _ => routes.add_route(route),
         }
     }
-    let mut spec = OpenApiGenerator::new("AllFrame API gateway demo", env!("CARGO_PKG_VERSION"))
-        .generate(&routes);
-    for (method, path, _, statuses) in REST {
-        let responses = &mut spec["paths"][path][method.to_lowercase()]["responses"];
-        *responses = json!({});
-        for status in statuses {
-            let reason = StatusCode::from_u16(*status).map(|s| s.canonical_reason());
-            let mut response = json!({"description": reason.ok().flatten().unwrap_or("")});
-            if *status >= 400 {
-                let schema = json!({"$ref": "#/components/schemas/Error"});
-                response["content"] = json!({"application/json": {"schema": schema}});
-            }
-            responses[status.to_string()] = response;
-        }
-    }
-    let fields = json!({"error": {"type": "string"}, "code": {"type": "string"},
-        "status": {"type": "integer"}});
-    spec["components"]["schemas"]["Error"] = json!({"type": "object",
-        "required": ["error", "code", "status"], "properties": fields});
-    spec
+    let version = env!("CARGO_PKG_VERSION");
+    let mut doc = OpenApiGenerator::new("AllFrame API gateway demo", version).generate(&routes);
+    openapi::document_all(&mut doc, &API);
+    doc
 }
 
 /// Serves the inventory over gRPC (AllFrame `GrpcServer`, with reflection and tonic-health) on an already

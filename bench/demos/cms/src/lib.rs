@@ -31,6 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use demo_support::extract::{Json, Path};
 use demo_support::jwt::{self, JwtError};
+use demo_support::openapi;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -272,37 +273,23 @@ async fn graphql(
     Ok(s.schema.execute(request.data(u)).await.into())
 }
 
-/// The REST API as its OpenAPI document describes it: method, path, the statuses it answers, what it does.
-pub const ROUTES: &str = "
-GET /health 200 Liveness
-POST /login 200,400,401,413,415,422 Sign in {username, password}: a JWT with the user's role
-GET /articles 200,401 The articles the caller may see (the index projection)
-POST /articles 201,400,401,403,413,415,422 A new draft {title, body} (authors, editors)
-GET /articles/{id} 200,400,401,404 An article, folded from its events
-PUT /articles/{id} 200,400,401,403,404,409,413,415,422 Edit {title, body}: a new version
-POST /articles/{id}/submit 200,400,401,403,404,409 Draft to review (its author, editors)
-POST /articles/{id}/publish 200,400,401,403,404,409 Review to published (editors)
-POST /articles/{id}/reject 200,400,401,403,404,409,413,415,422 Review to draft {reason} (editors)
-GET /articles/{id}/versions 200,400,401,404 Version history, from the events
-GET /articles/{id}/events 200,400,401,404 The article's events
-POST /media 201,400,401,403,413,415 Multipart field `file`: a PNG, JPEG or GIF image
-GET /media/{id} 200,400,404 An uploaded file
-POST /graphql 200,400,401,403,413 GraphQL, JSON or multipart (SDL at /graphql/schema.graphql)";
-
-/// (method, path, statuses, description) of each row of [`ROUTES`].
-pub fn routes() -> impl Iterator<Item = (&'static str, &'static str, Vec<u16>, &'static str)> {
-    ROUTES.lines().filter_map(|line| {
-        let mut parts = line.splitn(4, ' ');
-        let method = parts.next()?;
-        let path = parts.next()?;
-        let statuses = parts
-            .next()?
-            .split(',')
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        Some((method, path, statuses, parts.next()?))
-    })
-}
+/// The REST API as its OpenAPI document describes it: method, path, the statuses it answers | what it does.
+pub const API: [&str; 14] = [
+    "GET /health 200 | Liveness",
+    "POST /login 200 400 401 413 415 422 | Sign in {username, password}: a JWT with the user's role",
+    "GET /articles 200 401 | The articles the caller may see (the index projection)",
+    "POST /articles 201 400 401 403 413 415 422 | A new draft {title, body} (authors, editors)",
+    "GET /articles/{id} 200 400 401 404 | An article, folded from its events",
+    "PUT /articles/{id} 200 400 401 403 404 409 413 415 422 | Edit {title, body}: a new version",
+    "POST /articles/{id}/submit 200 400 401 403 404 409 | Draft to review (its author, editors)",
+    "POST /articles/{id}/publish 200 400 401 403 404 409 | Review to published (editors)",
+    "POST /articles/{id}/reject 200 400 401 403 404 409 413 415 422 | Review to draft {reason}",
+    "GET /articles/{id}/versions 200 400 401 404 | Version history, from the events",
+    "GET /articles/{id}/events 200 400 401 404 | The article's events",
+    "POST /media 201 400 401 403 413 415 | Multipart field `file`: a PNG, JPEG or GIF image",
+    "GET /media/{id} 200 400 404 | An uploaded file",
+    "POST /graphql 200 400 401 403 413 | GraphQL, JSON or multipart (SDL: /graphql/schema.graphql)",
+];
 
 /// The OpenAPI 3.1 document: AllFrame's `OpenApiGenerator` writes the paths (and one `200` each); the
 /// statuses each operation answers, its JSON body and its bearer security are added here.
@@ -315,9 +302,10 @@ pub fn openapi() -> Value {
         json!({"type": "object", "required": fields, "properties": properties})
     };
     let mut router = allframe_core::router::Router::new();
-    for (method, path, _, description) in routes() {
-        let route = RouteMetadata::new(path, method, "rest").with_description(description);
-        let body = match (method, path) {
+    for row in API.map(openapi::parse) {
+        let route = RouteMetadata::new(row.path, row.method, "rest");
+        let route = route.with_description(row.description);
+        let body = match (row.method, row.path) {
             ("POST", "/login") => Some(strings(&["username", "password"])),
             ("POST", "/articles") | ("PUT", _) => Some(strings(&["title", "body"])),
             ("POST", "/articles/{id}/reject") => Some(strings(&["reason"])),
@@ -330,10 +318,11 @@ pub fn openapi() -> Value {
     }
     let version = env!("CARGO_PKG_VERSION");
     let mut doc = OpenApiGenerator::new("AllFrame CMS demo", version).generate(&router);
-    for (method, path, statuses, _) in routes() {
-        demo_support::openapi::document(&mut doc, method, path, &statuses);
-        if method != "GET" && !matches!(path, "/login" | "/graphql") {
-            doc["paths"][path][method.to_lowercase()]["security"] = json!([{"bearer": []}]);
+    openapi::document_all(&mut doc, &API);
+    for row in API.map(openapi::parse) {
+        if row.method != "GET" && !matches!(row.path, "/login" | "/graphql") {
+            let operation = &mut doc["paths"][row.path][row.method.to_lowercase()];
+            operation["security"] = json!([{"bearer": []}]);
         }
     }
     doc["components"]["securitySchemes"]["bearer"] = json!({"type": "http", "scheme": "bearer"});
