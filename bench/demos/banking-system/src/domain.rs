@@ -67,6 +67,8 @@ pub enum Cause {
     Timeout,
     #[error("the credit would overflow the destination balance")]
     BalanceOverflow,
+    #[error("interrupted by a restart")]
+    Interrupted,
     #[error("internal error")]
     Internal,
 }
@@ -77,7 +79,7 @@ impl Cause {
             Cause::InsufficientFunds | Cause::BalanceOverflow => StatusCode::UNPROCESSABLE_ENTITY,
             Cause::Fraud => StatusCode::FORBIDDEN,
             Cause::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            Cause::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Cause::Interrupted | Cause::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

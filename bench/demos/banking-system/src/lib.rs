@@ -136,6 +136,40 @@ impl Bank {
         events.extend(self.record(&stream_name, outcome).await?);
         Ok(events)
     }
+
+    fn transfer(&self, request: TransferRequest) -> Transfer {
+        Transfer {
+            request,
+            store: self.store.clone(),
+            locks: self.locks.clone(),
+            config: self.config.clone(),
+            busy: Default::default(),
+            cause: Default::default(),
+        }
+    }
+
+    /// Finishes the transfers a crash left without an outcome: settled from the stored events.
+    async fn recover(&self) -> Result<(), String> {
+        let events = self.store.get_all_events().await?;
+        let outcome = |id: &str| {
+            events.iter().any(|e| match e {
+                BankEvent::TransferCompleted { transfer_id } => transfer_id == id,
+                BankEvent::TransferFailed { transfer_id, .. } => transfer_id == id,
+                _ => false,
+            })
+        };
+        for event in &events {
+            if let BankEvent::TransferRequested(r) = event {
+                if !outcome(&r.transfer_id) {
+                    let cause = Cause::Interrupted;
+                    let failure = Some(("restart".into(), cause, cause.to_string()));
+                    let t = self.transfer(r.clone());
+                    self.finish(&t, failure).await.map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -206,14 +240,7 @@ impl CommandHandler<TransferMoney, BankEvent> for Bank {
         };
         let requested = BankEvent::TransferRequested(request.clone());
         let mut events = self.record(&stream_name, requested).await?;
-        let t = Transfer {
-            request,
-            store: self.store.clone(),
-            locks: self.locks.clone(),
-            config: self.config.clone(),
-            busy: Default::default(),
-            cause: Default::default(),
-        };
+        let t = self.transfer(request);
         let saga = SagaDefinition::new(stream_name)
             .add_step(Step(DEBIT, t.clone()))
             .add_step(Step(FRAUD_CHECK, t.clone()))
@@ -454,8 +481,9 @@ fn openapi_document() -> Value {
     doc
 }
 
-/// Builds the application on the configured SQLite event store, opening the demo accounts if
-/// missing. Transfer sagas run on `tasks`, which `main` waits for at shutdown.
+/// Builds the application on the configured SQLite event store, finishing the transfers a crash
+/// interrupted and opening the demo accounts if missing. Transfer sagas run on `tasks`, which
+/// `main` waits for at shutdown.
 pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
     let store = Store::with_backend(SqliteEventStoreBackend::new(&config.db).await?);
     let bank = Bank {
@@ -464,6 +492,7 @@ pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
         sagas: SagaOrchestrator::new(),
         locks: KeyedLocks::default(),
     };
+    bank.recover().await?;
     let commands = CommandBus::new();
     commands.register::<OpenAccount, _>(bank.clone()).await;
     commands.register::<Deposit, _>(bank.clone()).await;

@@ -489,3 +489,46 @@ async fn concurrent_open_account_requests_open_it_once() {
     let history = get(format!("{base}/accounts/dup/transactions")).await.1;
     assert_eq!(types(&history), ["AccountOpened"]);
 }
+
+#[tokio::test]
+async fn interrupted_transfer_is_reversed_at_restart() {
+    use banking_system::domain::{BankEvent, Movement, Store, TransferRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.sqlite3");
+    let db = db.to_str().unwrap();
+    let base = start_with(config(db)).await;
+    // A crash between the debit and the credit, as the SQLite file would hold it.
+    let backend = allframe_core::cqrs::SqliteEventStoreBackend::new(db)
+        .await
+        .unwrap();
+    let store = Store::with_backend(backend);
+    let request = TransferRequest {
+        transfer_id: "crashed".into(),
+        from: "alice".into(),
+        to: "bob".into(),
+        amount_cents: 700,
+    };
+    let requested = BankEvent::TransferRequested(request);
+    store
+        .append("transfer-crashed", vec![requested])
+        .await
+        .unwrap();
+    let debit = Movement {
+        account_id: "alice".into(),
+        transfer_id: "crashed".into(),
+        amount_cents: 700,
+    };
+    let debited = BankEvent::Debited(debit);
+    store.append("account-alice", vec![debited]).await.unwrap();
+    assert_eq!(balance(&base, "alice").await, 500_000 - 700);
+    let again = start_with(config(db)).await;
+    let audit = get(format!("{again}/transfers/crashed")).await.1;
+    assert_eq!(types(&audit), ["TransferRequested", "TransferFailed"]);
+    assert_eq!(audit[1]["kind"], json!("interrupted"));
+    assert_eq!(
+        balance(&again, "alice").await,
+        500_000,
+        "the debit was reversed"
+    );
+    assert_eq!(balance(&again, "bob").await, 10_000);
+}
