@@ -56,6 +56,16 @@ async fn money_is_conserved_under_concurrent_transfers_disconnects_and_deposits(
         );
     }
     let initial: i128 = balances(&base).await.values().sum();
+    // The vault holds i64::MAX: every transfer into it must fail on the credit and be reversed.
+    let full = json!({ "amount_cents": i64::MAX });
+    assert_eq!(
+        post(format!("{base}/accounts/vault/deposits"), full)
+            .await
+            .0,
+        200
+    );
+    let mut accepted_deposits = 1;
+    let mut accepted_sum = i128::from(i64::MAX);
 
     let mut rng = Rng::new(20);
     let mut tasks = Vec::new();
@@ -119,8 +129,6 @@ async fn money_is_conserved_under_concurrent_transfers_disconnects_and_deposits(
         }));
     }
 
-    let mut accepted_deposits = 0;
-    let mut accepted_sum: i128 = 0;
     let mut failures = Vec::new();
     for d in deposits {
         let (status, amount, answer) = d.await.unwrap();
