@@ -1,13 +1,15 @@
 """The pages' shared presentation: what every notebook shows the same way, written once.
 
 A notebook is its parameters, `_params.check(globals())`, then a handful of calls into this module and into
-its suite's analysis: `start` (the house chart theme and the budgets), `measure` (the suite run with the
-notebook's own parameters, and the **Conditions:** line every chart carries as its subtitle), `findings`
-(the verdict bullets), `table` (a table in the house number formats, or what to say when it is empty),
-`draw` (a chart, or why there is none), `failures` (what did not measure), the blocks two pages share
-(`beside_peers`) and the trends page's (`history`, `latest_changes`, `trend`).
+its suite's analysis: `measure` (the house theme, the budgets, the suite run with the notebook's own
+parameters, and the **Conditions:** line every chart carries as its subtitle), `findings` (the verdict
+bullets), `table` (a table in the house number formats, or what to say when it is empty), `draw` and
+`draw_each` (a chart, or why there is none), `failures` (what did not measure), the blocks pages share or
+keep to one call (`beside_peers`, `against_baseline`, `shares`, `release_step`) and the trends page's
+(`start`, `show_history`, `latest_changes`, `trend`).
 
-Everything here displays through IPython and returns what it showed, so a cell stays explorable.
+What shows something returns nothing (a cell's last call never echoes a frame onto the page); the frames
+come from the suites' analysis modules, so a cell stays explorable.
 """
 from __future__ import annotations
 
@@ -20,7 +22,12 @@ from IPython.display import Markdown, display
 from ..config import budgets
 from ..config.budgets import Budgets
 from ..core import metadata, params, records
-from ..suites import memory_analysis, micro_analysis, releases_analysis, throughput_analysis
+from ..suites import (
+    memory_analysis,
+    micro_analysis,
+    releases_analysis,
+    throughput_analysis,
+)
 from ..verdict import history, regression
 from ..verdict.verdicts import Finding
 from . import charts, trends
@@ -66,17 +73,19 @@ def note(text: str) -> None:
 
 # ---- the run and its conditions ---------------------------------------------------------------------------
 
-def measure(suite, namespace: dict, b: Budgets) -> tuple[str, pd.DataFrame, str]:
-    """Run `suite.measure` with every parameter the notebook declares that it takes (the others, such as
-    `budgets_file` or `compare_to`, are the page's), show the run's conditions line and return
-    (run_id, records, conditions)."""
+def measure(suite, namespace: dict) -> tuple[Budgets, str, pd.DataFrame, str]:
+    """The suite's page run: the house theme, the budgets (the notebook's `budgets_file`), then
+    `suite.measure` with every parameter the notebook declares that it takes (the others, such as
+    `compare_to`, are the page's), and the run's conditions line shown. Returns
+    (budgets, run_id, records, conditions)."""
+    b = start(namespace.get("budgets_file"))
     name = suite.__name__.rsplit(".", 1)[-1]
     takes = inspect.signature(suite.measure).parameters
     kwargs = {k: namespace[k] for k in params.declared(name) if k in takes and k in namespace}
     run_id, df = suite.measure(**kwargs, budgets=b)
     line = conditions(run_id, name, df, namespace)
     note(f"**Conditions:** {line}")
-    return run_id, df, line
+    return b, run_id, df, line
 
 
 def parameters(run_id: str, suite: str) -> dict:
@@ -134,12 +143,11 @@ def finding_lines(findings: list[Finding], suite: str | None = None) -> list[str
     return [f"- **{f.what}**: {f.label}" + detail(f) for f in findings]
 
 
-def findings(findings: list[Finding], suite: str | None = None, empty: str | None = None) -> list[Finding]:
+def findings(findings: list[Finding], suite: str | None = None, empty: str | None = None) -> None:
     """The findings as bullets; `empty` is the bullet when there are none (else nothing is shown)."""
     lines = finding_lines(findings, suite) or ([f"- {empty}"] if empty else [])
     if lines:
         note("\n".join(lines))
-    return findings
 
 
 def styled(frame: pd.DataFrame, fmt=None, precision: int | None = None, thousands: str | None = None,
@@ -156,51 +164,55 @@ def styled(frame: pd.DataFrame, fmt=None, precision: int | None = None, thousand
 
 
 def table(frame: pd.DataFrame, *, drop=(), fmt=None, precision: int | None = None, thousands: str | None = None,
-          index: bool | None = None, title: str | None = None, empty: str | None = None) -> pd.DataFrame:
+          index: bool | None = None, title: str | None = None, empty: str | None = None) -> None:
     """Show a table (without the columns in `drop`); when it has no rows and `empty` is given, print that
-    instead ("" says nothing, title included). `title`: a Markdown line before it. Returns `frame`."""
+    instead ("" says nothing, title included). `title`: a Markdown line before it."""
     if frame.empty and empty == "":
-        return frame
+        return
     if title:
         note(title)
     if frame.empty and empty is not None:
         print(empty)
     else:
         display(styled(frame.drop(columns=list(drop), errors="ignore"), fmt, precision, thousands, index))
-    return frame
 
 
 def draw(frame: pd.DataFrame, make, *args, need: str | None = None, when: bool = True, empty: str | None = None,
-         **kwargs) -> pd.DataFrame:
-    """Show `make(frame, *args, **kwargs)` when the frame has rows (and a value in its column `need`);
-    otherwise print `empty` if given. Returns `frame`."""
+         **kwargs) -> None:
+    """Show `make(frame, *args, **kwargs)` when the frame has rows (and a value in its column `need`) and
+    `when` holds; otherwise print `empty` if given."""
     has = not frame.empty and (need is None or (need in frame.columns and frame[need].notna().any()))
     if has and when:
         display(make(frame, *args, **kwargs))
     elif empty is not None:
         print(empty)
-    return frame
+
+
+def draw_each(frame: pd.DataFrame, makes: dict, *args, **kwargs) -> None:
+    """`draw` each chart of `makes` ({column: chart function}) whose column has a value."""
+    for need, make in makes.items():
+        draw(frame, make, *args, need=need, **kwargs)
 
 
 FAILURE_COLUMNS = ["config", "variant", "item", "metric", "status", "detail"]
 
 
-def failures(df: pd.DataFrame, empty: str, columns=FAILURE_COLUMNS) -> pd.DataFrame:
+def failures(df: pd.DataFrame, empty: str, columns=FAILURE_COLUMNS) -> None:
     """The records that did not measure (status other than ok), or `empty` when every one did."""
-    return table(df[df["status"] != "ok"][list(columns)], empty=empty)
+    table(df[df["status"] != "ok"][list(columns)], empty=empty)
 
 
 # ---- blocks two pages share --------------------------------------------------------------------------------
 
-def beside_peers(run_id: str, suite: str, b: Budgets) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def beside_peers(run_id: str, suite: str, b: Budgets) -> None:
     """AllFrame beside its peers on this page's operations, from this run's micro records or the latest micro
     run's: the ratios to the best peer and the charts (cqrs: speed and instructions; memory: bytes per event
-    with the PRD's bound). Returns (ratios, table), or None before any micro run."""
+    with the PRD's bound), or how to get a micro run."""
     m = micro_analysis.latest(run_id)
     if m is None:
         print("No micro run yet: run the micro notebook (notebooks/micro.ipynb, or make report) to see AllFrame "
               "beside its peers here.")
-        return None
+        return
     micro_run, mdf = m
     cqrs = suite == "cqrs"
     ratio, t = (micro_analysis.beside(mdf, micro_analysis.CQRS_CONFIGS, b) if cqrs
@@ -213,30 +225,27 @@ def beside_peers(run_id: str, suite: str, b: Budgets) -> tuple[pd.DataFrame, pd.
         else:
             display(micro_analysis.ratio_style(ratio))
             draw(ratio, micro_analysis.ratio_chart, cond, need="speed ×")
-        draw(t, micro_analysis.speed_chart, cond, need="ops/s")
-        draw(t, micro_analysis.instructions_chart, cond, need="instructions/op")
+        draw_each(t, {"ops/s": micro_analysis.speed_chart, "instructions/op": micro_analysis.instructions_chart}, cond)
     else:
         if not ratio.empty:
             display(micro_analysis.ratio_style(ratio.dropna(axis=1, how="all")))
         draw(t, micro_analysis.bytes_chart, cond, need="bytes/event", reference=memory_analysis.bound_per_event(b),
              empty=f"Micro run {micro_run} measured no bytes per event (memory_events=[]).")
-    return ratio, t
 
 
 NAMES = {"cqrs": "CQRS"}   # a suite's name in a sentence, where it is not its id
 
 
-def against_baseline(run_id: str, suite: str, compare_to: str | None, b: Budgets, subtitle: str) -> pd.DataFrame:
+def against_baseline(run_id: str, suite: str, compare_to: str | None, b: Budgets, subtitle: str) -> None:
     """This run's changes against the suite's baseline (the previous comparable run, or `compare_to`): the
-    table and the chart, or why there is no baseline yet. Returns the changes."""
+    table and the chart, or why there is no baseline yet."""
     bases, changes = regression.against_baseline(run_id, [suite], compare_to, b)
     if bases.get(suite) is None:
         print(f"No earlier comparable {NAMES.get(suite, suite)} run on this machine: "
               "this run becomes the next one's baseline.")
-        return changes
+        return
     table(changes, drop=["suite", "subject", "variant", "item", "gate_fail"], title=f"Baseline: run **{bases[suite]}**")
     display(charts.changes(changes, b.regression_threshold_pct, subtitle))
-    return changes
 
 
 def shares(df: pd.DataFrame, b: Budgets, subtitle: str, references=("hyper", "axum", "actix")) -> None:
@@ -285,12 +294,12 @@ def show_history(machine: str | None = None) -> pd.DataFrame:
     return hist
 
 
-def latest_changes(hist: pd.DataFrame, run_id: str | None, baseline: str | None, b: Budgets) -> pd.DataFrame | None:
+def latest_changes(hist: pd.DataFrame, run_id: str | None, baseline: str | None, b: Budgets) -> None:
     """The run's changes against each suite's baseline: what it was compared with, why a baseline was new, the
     regression list, the verdict counts and the chart (only the notable verdicts when there are many)."""
     if hist.empty:
         print("The history is empty: run the suites first (make report).")
-        return None
+        return
     current = run_id if run_id is not None and run_id in set(hist["run_id"]) else str(hist["run_id"].max())
     bases, changes, notes = regression.against_baseline(current, baseline=baseline, b=b, hist=hist, with_notes=True)
     note(f"Run **{current}** against: " + ", ".join(f"{s} → {r or 'nothing comparable yet'}" for s, r in bases.items()))
@@ -303,13 +312,15 @@ def latest_changes(hist: pd.DataFrame, run_id: str | None, baseline: str | None,
         note("Verdicts: " + ", ".join(f"{n} {k}" for k, n in changes["verdict"].value_counts().items()))
         shown = changes[changes["verdict"].isin(NOTABLE)] if len(changes) > MANY_CHANGES else changes
         display(charts.changes(shown, b.regression_threshold_pct, f"run {current}"))
-    return changes
 
 
-def trend(points: pd.DataFrame, title: str, y_title: str, empty: str | None = None, **kwargs) -> pd.DataFrame:
-    """A metric over runs (charts.trend), or the Markdown `empty` when there is no point yet."""
+def trend(points: pd.DataFrame, title: str, y_title: str, empty: str | None = None, log: bool = False,
+          **kwargs) -> None:
+    """A metric over runs (charts.trend), or the Markdown `empty` when there is no point yet. On a log scale
+    a value of zero or less has no place (memory used below one page at small N): it is left out."""
+    if log:
+        points = points[points["value"] > 0]
     if not points.empty:
-        display(charts.trend(points, title, y_title, **kwargs))
+        display(charts.trend(points, title, y_title, log=log, **kwargs))
     elif empty is not None:
         note(empty)
-    return points
