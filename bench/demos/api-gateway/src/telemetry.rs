@@ -33,14 +33,13 @@ impl SpanExporter for FileExporter {
                 .map(|kv| (kv.key.to_string(), json!(kv.value.to_string())))
                 .collect();
             let context = &span.span_context;
-            let (trace_id, span_id) = (
-                context.trace_id().to_string(),
-                context.span_id().to_string(),
-            );
+            let trace_id = context.trace_id().to_string();
+            let span_id = context.span_id().to_string();
             let line = json!({"name": span.name, "trace_id": trace_id, "span_id": span_id,
                 "parent_span_id": span.parent_span_id.to_string(), "status": format!("{:?}", span.status),
                 "attributes": attributes});
-            let _ = writeln!(file, "{line}");
+            // One write per line: the tests read the file while other spans are exported.
+            let _ = file.write_all(format!("{line}\n").as_bytes());
         }
         Box::pin(std::future::ready(Ok(())))
     }

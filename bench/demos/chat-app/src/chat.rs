@@ -184,11 +184,10 @@ impl Presence {
     }
     pub fn leave(&self, user: &str) {
         let mut online = self.0.write().unwrap();
-        if online.get(user).is_some_and(|n| *n <= 1) {
-            online.remove(user);
-        } else if let Some(n) = online.get_mut(user) {
+        if let Some(n) = online.get_mut(user) {
             *n -= 1;
         }
+        online.retain(|_, n| *n > 0);
     }
     pub fn online(&self) -> Vec<String> {
         self.0.read().unwrap().keys().cloned().collect()

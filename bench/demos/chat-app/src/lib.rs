@@ -138,9 +138,8 @@ async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> Result<Json<V
     if !USERS.contains(&b.username.as_str()) || b.password != format!("{}-password", b.username) {
         return Err(ChatError::BadCredentials);
     }
-    let token = s
-        .tokens
-        .mint(&b.username, "member", Duration::from_secs(3600))?;
+    let hour = Duration::from_secs(3600);
+    let token = s.tokens.mint(&b.username, "member", hour)?;
     Ok(Json(json!({ "token": token })))
 }
 
@@ -256,10 +255,7 @@ pub async fn app(config: Config) -> Result<Router, JwtError> {
         }
     });
     let lock = Arc::default();
-    let chat = Chat {
-        store: store.clone(),
-        lock,
-    };
+    let chat = Chat { store, lock };
     let commands = CommandBus::new();
     let queries = QueryBus::new();
     commands.register::<CreateChannel, _>(chat.clone()).await;
@@ -282,6 +278,7 @@ pub async fn app(config: Config) -> Result<Router, JwtError> {
         .endpoint_url("/graphql")
         .subscription_url("/graphql/ws");
     let page = graphiql_html(&page, "AllFrame chat");
+    let graphiql = move || std::future::ready(Html(page.clone()));
     let state = AppState {
         schema,
         queries,
@@ -294,10 +291,7 @@ pub async fn app(config: Config) -> Result<Router, JwtError> {
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", post(login))
         .route("/channels/{name}/messages", get(history))
-        .route(
-            "/graphql",
-            get(move || std::future::ready(Html(page.clone()))).post(graphql),
-        )
+        .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(websocket))
         .route(
             "/graphql/schema.graphql",

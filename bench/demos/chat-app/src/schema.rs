@@ -18,9 +18,8 @@ fn commands<'a>(ctx: &Context<'a>) -> &'a CommandBus<ChatEvent> {
 
 fn user(ctx: &Context<'_>) -> Result<String> {
     let claims = ctx.data_opt::<Option<Claims>>().and_then(|c| c.as_ref());
-    claims
-        .map(|c| c.sub.clone())
-        .ok_or_else(|| Error::new("sign in first"))
+    let sub = claims.map(|c| c.sub.clone());
+    sub.ok_or_else(|| Error::new("sign in first"))
 }
 
 #[derive(SimpleObject)]
@@ -36,10 +35,8 @@ impl QueryRoot {
     /// Every channel with its message count (the directory projection).
     async fn channels(&self, ctx: &Context<'_>) -> Vec<Channel> {
         let directory = ctx.data_unchecked::<Directory>().0.read().unwrap().clone();
-        directory
-            .into_iter()
-            .map(|(name, messages)| Channel { name, messages })
-            .collect()
+        let channel = |(name, messages)| Channel { name, messages };
+        directory.into_iter().map(channel).collect()
     }
 
     /// The last `last` messages of a channel, replayed from the event log.
@@ -67,12 +64,9 @@ pub struct MutationRoot;
 impl MutationRoot {
     async fn create_channel(&self, ctx: &Context<'_>, name: String) -> Result<Channel> {
         let by = user(ctx)?;
-        commands(ctx)
-            .dispatch(CreateChannel {
-                by,
-                name: name.clone(),
-            })
-            .await?;
+        let create = CreateChannel { by, name };
+        let name = create.name.clone();
+        commands(ctx).dispatch(create).await?;
         Ok(Channel { name, messages: 0 })
     }
 
@@ -83,13 +77,12 @@ impl MutationRoot {
         text: String,
     ) -> Result<Message> {
         let author = user(ctx)?;
-        let events = commands(ctx)
-            .dispatch(PostMessage {
-                author,
-                channel,
-                text,
-            })
-            .await?;
+        let post = PostMessage {
+            author,
+            channel,
+            text,
+        };
+        let events = commands(ctx).dispatch(post).await?;
         match events.into_iter().next() {
             Some(ChatEvent::MessagePosted(m)) => Ok(m),
             _ => Err(Error::new("no message was posted")),
@@ -110,9 +103,8 @@ impl SubscriptionRoot {
         channel: String,
     ) -> Result<impl Stream<Item = Result<Message>>> {
         user(ctx)?;
-        let rx = ctx
-            .data_unchecked::<broadcast::Sender<ChatEvent>>()
-            .subscribe();
+        let live = ctx.data_unchecked::<broadcast::Sender<ChatEvent>>();
+        let rx = live.subscribe();
         Ok(stream::unfold(Some(rx), move |rx| {
             let channel = channel.clone();
             async move {

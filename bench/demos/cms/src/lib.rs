@@ -111,9 +111,8 @@ pub struct Login {
 async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> ApiResult {
     let password = format!("{}-password", b.username);
     let user = USERS.iter().find(|(name, _)| *name == b.username);
-    let (sub, role) = user
-        .filter(|_| b.password == password)
-        .ok_or(CmsError::BadCredentials)?;
+    let user = user.filter(|_| b.password == password);
+    let (sub, role) = user.ok_or(CmsError::BadCredentials)?;
     let role_name = json!(role);
     let role_name = role_name.as_str().unwrap_or_default();
     let token = s.tokens.mint(sub, role_name, Duration::from_secs(3600))?;
@@ -135,10 +134,8 @@ pub struct Reason {
 
 async fn create(State(s): State<AppState>, User(u): User, Json(d): Json<Draft>) -> ApiResult {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let change = Change::Created {
-        title: d.title,
-        body: d.body,
-    };
+    let Draft { title, body } = d;
+    let change = Change::Created { title, body };
     ok(StatusCode::CREATED, s.cms.act(u, id, change).await?)
 }
 
@@ -148,18 +145,14 @@ async fn edit(
     Path(id): Path<String>,
     Json(d): Json<Draft>,
 ) -> ApiResult {
-    let change = Change::Edited {
-        title: d.title,
-        body: d.body,
-    };
+    let Draft { title, body } = d;
+    let change = Change::Edited { title, body };
     ok(StatusCode::OK, s.cms.act(u.0, id, change).await?)
 }
 
 async fn submit(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    ok(
-        StatusCode::OK,
-        s.cms.act(u, id, Change::SubmittedForReview).await?,
-    )
+    let article = s.cms.act(u, id, Change::SubmittedForReview).await?;
+    ok(StatusCode::OK, article)
 }
 
 async fn publish(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
@@ -185,10 +178,8 @@ async fn read(State(s): State<AppState>, User(u): User, Path(id): Path<String>) 
 }
 
 async fn versions(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
-    ok(
-        StatusCode::OK,
-        s.cms.visible(u.as_ref(), &id).await?.versions,
-    )
+    let article = s.cms.visible(u.as_ref(), &id).await?;
+    ok(StatusCode::OK, article.versions)
 }
 
 async fn events(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
