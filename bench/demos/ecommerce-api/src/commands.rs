@@ -8,16 +8,12 @@ use allframe_core::cqrs::{
 };
 use demo_support::locks::KeyedLocks;
 
-use crate::domain::{fold, stream, Cart, Cause, OrderLine, OrderV2, ShopEvent};
+use crate::domain::{fold, stream, Cart, CartItem, Cause, OrderLine, OrderV2, ShopEvent};
 use crate::queries::CatalogView;
 use crate::saga::{ChargePayment, Checkout, ReserveStock};
 
 /// Sets the quantity of one product in a cart (0 removes it).
-pub struct UpdateCart {
-    pub cart_id: String,
-    pub product_id: String,
-    pub quantity: u32,
-}
+pub struct UpdateCart(pub CartItem);
 impl Command for UpdateCart {}
 
 /// Turns a cart into an order through the saga. With its own `order_id`, a client can ask for the
@@ -70,24 +66,18 @@ impl Handlers {
 
 #[async_trait::async_trait]
 impl CommandHandler<UpdateCart, ShopEvent> for Handlers {
-    async fn handle(&self, c: UpdateCart) -> CommandResult<ShopEvent> {
-        if c.quantity > 100 {
+    async fn handle(&self, UpdateCart(item): UpdateCart) -> CommandResult<ShopEvent> {
+        if item.quantity > 100 {
             return Err(invalid("quantity", "must be between 0 and 100"));
         }
-        if !self.catalog.has(&c.product_id) {
-            return Err(CommandError::NotFound(format!(
-                "product {} not found",
-                c.product_id
-            )));
+        if !self.catalog.has(&item.product_id) {
+            let missing = format!("product {} not found", item.product_id);
+            return Err(CommandError::NotFound(missing));
         }
-        let stream_name = stream("cart", &c.cart_id);
+        let stream_name = stream("cart", &item.cart_id);
         let _lock = self.locks.lock(&stream_name).await;
-        let event = ShopEvent::CartItemSet {
-            cart_id: c.cart_id,
-            product_id: c.product_id,
-            quantity: c.quantity,
-        };
-        self.append(&stream_name, event).await
+        self.append(&stream_name, ShopEvent::CartItemSet(item))
+            .await
     }
 }
 

@@ -12,6 +12,22 @@ pub struct Product {
     pub price_cents: u64,
 }
 
+/// The quantity of one product in a cart (0: removed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub cart_id: String,
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+/// Stock of one product reserved for, or released from, an order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StockMove {
+    pub order_id: String,
+    pub product_id: String,
+    pub quantity: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product_id: String,
@@ -68,25 +84,13 @@ pub enum ShopEvent {
         product: Product,
         stock: u32,
     },
-    CartItemSet {
-        cart_id: String,
-        product_id: String,
-        quantity: u32,
-    },
+    CartItemSet(CartItem),
     CartCheckedOut {
         cart_id: String,
         order_id: String,
     },
-    StockReserved {
-        order_id: String,
-        product_id: String,
-        quantity: u32,
-    },
-    StockReleased {
-        order_id: String,
-        product_id: String,
-        quantity: u32,
-    },
+    StockReserved(StockMove),
+    StockReleased(StockMove),
     PaymentCaptured {
         order_id: String,
         amount_cents: u64,
@@ -149,19 +153,11 @@ impl Aggregate for Cart {
     type Event = ShopEvent;
     fn apply_event(&mut self, event: &ShopEvent) {
         match event {
-            ShopEvent::CartItemSet {
-                product_id,
-                quantity: 0,
-                ..
-            } => {
-                self.items.remove(product_id);
+            ShopEvent::CartItemSet(item) if item.quantity == 0 => {
+                self.items.remove(&item.product_id);
             }
-            ShopEvent::CartItemSet {
-                product_id,
-                quantity,
-                ..
-            } => {
-                self.items.insert(product_id.clone(), *quantity);
+            ShopEvent::CartItemSet(item) => {
+                self.items.insert(item.product_id.clone(), item.quantity);
             }
             ShopEvent::CartCheckedOut { .. } => self.items.clear(),
             _ => {}
@@ -183,13 +179,13 @@ impl Aggregate for StockLevel {
         // Quantities are u32, so these i64 sums cannot overflow in any realistic log.
         match event {
             ShopEvent::ProductAdded { stock, .. } => self.available += i64::from(*stock),
-            ShopEvent::StockReserved { quantity, .. } => {
-                self.available -= i64::from(*quantity);
-                self.reserved += i64::from(*quantity);
+            ShopEvent::StockReserved(m) => {
+                self.available -= i64::from(m.quantity);
+                self.reserved += i64::from(m.quantity);
             }
-            ShopEvent::StockReleased { quantity, .. } => {
-                self.available += i64::from(*quantity);
-                self.reserved -= i64::from(*quantity);
+            ShopEvent::StockReleased(m) => {
+                self.available += i64::from(m.quantity);
+                self.reserved -= i64::from(m.quantity);
             }
             _ => {}
         }
@@ -200,8 +196,7 @@ impl Aggregate for StockLevel {
 pub fn stock_product(event: &ShopEvent) -> Option<&str> {
     match event {
         ShopEvent::ProductAdded { product, .. } => Some(&product.id),
-        ShopEvent::StockReserved { product_id, .. }
-        | ShopEvent::StockReleased { product_id, .. } => Some(product_id),
+        ShopEvent::StockReserved(m) | ShopEvent::StockReleased(m) => Some(&m.product_id),
         _ => None,
     }
 }

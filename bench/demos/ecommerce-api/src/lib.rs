@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use tokio_util::task::TaskTracker;
 
 use commands::{CreateOrder, Handlers, UpdateCart};
-use domain::{stream, Cart, OrderV1, OrderV2, Product, ShopEvent};
+use domain::{stream, Cart, CartItem, OrderV1, OrderV2, Product, ShopEvent};
 use queries::{CatalogView, GetCart, GetOrder, InventoryView, ListProducts, Queries};
 
 #[derive(Clone)]
@@ -107,13 +107,12 @@ async fn set_item(
     Path((cart_id, product_id)): Path<(String, String)>,
     Json(b): Json<Quantity>,
 ) -> Answer<Cart> {
-    let quantity = b.quantity;
-    let update = UpdateCart {
+    let item = CartItem {
         cart_id: cart_id.clone(),
         product_id,
-        quantity,
+        quantity: b.quantity,
     };
-    s.commands.dispatch(update).await?;
+    s.commands.dispatch(UpdateCart(item)).await?;
     get_cart(s, Path(cart_id)).await
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use allframe_core::cqrs::{EventStore, OrchestratorSagaStep};
 use demo_support::locks::KeyedLocks;
 
-use crate::domain::{fold, stream, Cause, OrderV2, ShopEvent, StockLevel};
+use crate::domain::{fold, stream, Cause, OrderV2, ShopEvent, StockLevel, StockMove};
 
 /// Stripe's "generic decline" test card: the payment provider refuses it.
 pub const DECLINED_CARD: &str = "4000000000000002";
@@ -33,20 +33,14 @@ impl Checkout {
     async fn append_all(&self, reserve: bool) -> Result<Vec<ShopEvent>, String> {
         let mut events = Vec::new();
         for line in &self.order.lines {
-            let order_id = self.order.order_id.clone();
-            let product_id = line.product_id.clone();
-            let quantity = line.quantity;
+            let stock = StockMove {
+                order_id: self.order.order_id.clone(),
+                product_id: line.product_id.clone(),
+                quantity: line.quantity,
+            };
             let event = match reserve {
-                true => ShopEvent::StockReserved {
-                    order_id,
-                    product_id,
-                    quantity,
-                },
-                false => ShopEvent::StockReleased {
-                    order_id,
-                    product_id,
-                    quantity,
-                },
+                true => ShopEvent::StockReserved(stock),
+                false => ShopEvent::StockReleased(stock),
             };
             let stream_name = stream("product", &line.product_id);
             self.store.append(&stream_name, vec![event.clone()]).await?;
