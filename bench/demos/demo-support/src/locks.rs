@@ -19,6 +19,10 @@ pub struct Guard(#[allow(dead_code)] Vec<OwnedMutexGuard<()>>);
 impl KeyedLocks {
     fn entry(&self, key: &str) -> Arc<AsyncMutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        if locks.len() >= 1024 {
+            // Forget the locks nobody holds or waits for (the map's own reference is the only one).
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
         locks.entry(key.to_string()).or_default().clone()
     }
 
