@@ -7,16 +7,15 @@ from those real builds (tests/fixtures/explain/)."""
 import os
 import random
 import shutil
-import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
-
 from allframe_quality.compare import explain_builds, explain_size
 from allframe_quality.config import budgets
 from allframe_quality.core import paths
 from allframe_quality.tools import allframe_source, symbols
-from conftest import FIXTURES, SPIN_ANCHOR, allframe_git_history
+from conftest import FIXTURES, allframe_git_history
 from test_pr_check import TABLE_BYTES, _spin, _use_table
 
 FIX = FIXTURES / "explain"
@@ -27,7 +26,15 @@ EDITS = [
     ("Router::new keeps the table", "src/router/mod.rs", _use_table),
     ("nothing changed", None, None),
     ("dispatch spins", "src/cqrs/command_bus.rs", _spin),
+    ("append reserves room", "src/cqrs/memory_backend.rs", lambda t: _reserve(t)),
 ]
+APPEND_ANCHOR = "        stream.extend(events);\n"
+
+
+def _reserve(text: str) -> str:
+    """The in-memory backend's append keeps room for 16 more events in its stream after each append."""
+    assert text.count(APPEND_ANCHOR) == 1, "memory_backend.rs: append changed; update APPEND_ANCHOR"
+    return text.replace(APPEND_ANCHOR, APPEND_ANCHOR + "        stream.reserve(16);\n")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,7 @@ def history(registry_allframe):
         finally:
             for k, v in old.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return repo, dict(zip(["base", "table", "router_new", "same", "spin"], shas))
+    return repo, dict(zip(["base", "table", "router_new", "same", "spin", "reserve"], shas))
 
 
 def _side(history, name):
@@ -188,3 +195,39 @@ def test_the_spin_is_the_first_row_of_the_instruction_explanation(cqrs_ops, tmp_
     aa = xi.explain("command_dispatch", xi.measure(cqrs_ops["router_new"], ["command_dispatch"], n1, n2), a)
     # (the export path's length moves start-up by a few instructions in 2,000 operations: far below one per operation)
     assert aa.rows.empty and abs(aa.delta) < 0.05, aa.rows.head().to_string()
+
+
+# ---------------------------------------------------------------- heap, on real builds
+
+@pytest.mark.slow
+def test_the_reserving_append_is_the_first_heap_site(history, tmp_path):
+    """A real change of the in-memory backend (append reserves room for 16 more events): valgrind's DHAT at
+    both sides; the first site is the backend's append, grown in total bytes and at the peak; A/A: no rows."""
+    from allframe_quality.compare import explain
+    b = budgets.load()
+    ex = explain.heap(_side(history, "spin"), _side(history, "reserve"), b, tmp_path, events=2000)
+    print(ex.markdown)
+    assert not ex.error, ex.error
+    first = ex.explanation.rows.iloc[0]
+    assert "InMemoryBackend<E> as allframe_core::cqrs::backend::EventStoreBackend<E>>::append" in first["site"]
+    assert first["delta_total"] > 100_000 and first["delta_peak"] > 100_000 and first["delta_blocks"] > 0
+    assert ex.records and ex.records[0]["metric"] == "heap_allocated_bytes/explained"
+    same = explain.heap(_side(history, "spin"), _side(history, "spin"), b, tmp_path / "aa", events=2000)
+    assert not same.error and same.explanation.rows.empty, same.explanation.rows.head().to_string()
+
+
+def test_only_changed_metrics_are_explained():
+    """What the comparison found changed picks the explanations; an unchanged run costs nothing."""
+    from allframe_quality.compare import explain
+    from allframe_quality.verdict import regression
+    ch = pd.DataFrame([
+        dict(suite="size", subject="allframe", config="minimal", metric="file_bytes", verdict=regression.REGRESSED),
+        dict(suite="size", subject="allframe", config="minimal", metric="stripped_bytes", verdict=regression.REGRESSED),
+        dict(suite="size", subject="allframe", config="cqrs", metric="file_bytes", verdict=regression.NO_CHANGE),
+        dict(suite="cqrs", subject="allframe", config="command_dispatch", metric="instructions_per_op",
+             verdict=regression.IMPROVED),
+        dict(suite="cqrs", subject="allframe", config="query_dispatch", metric="ns_per_op", verdict=regression.REGRESSED),
+    ])
+    assert explain.changed(ch) == [("size", "minimal", "file_bytes"), ("cqrs", "command_dispatch", "instructions_per_op")]
+    assert explain.changed(ch[ch["verdict"] == regression.NO_CHANGE]) == []
+    assert explain.for_changes(ch.iloc[2:3], None, None, "x", "y", budgets.load(), Path("/nonexistent"), None) == []

@@ -73,6 +73,17 @@ def test_a_grown_and_slowed_head_fails_with_one_comment(history, tmp_path):
     assert "regressed: cqrs: allframe / command_dispatch" in md
     assert not any(l.startswith("| query_dispatch | instructions_per_op |") and "regressed" in l for l in md.splitlines())
     assert "pr-check: FAILED size: Minimal (minimal) — over limit" in r.stderr
+    # where: the table's bytes and the spin's instructions, each the first row of its explanation
+    assert "### Where the changes are" in md
+    size_where = md.split("#### Where: size, Minimal (minimal)")[1].split("#### Where:")[0]
+    first = next(line for line in size_where.splitlines() if line.startswith("| +"))
+    assert "Router::new" in first and float(first.split("|")[2].strip(" %")) >= 90, first
+    assert "Reproduce: `python -m allframe_quality.compare.explain size --a" in size_where
+    cqrs_where = md.split("#### Where: CQRS command_dispatch")[1].split("#### Where:")[0]
+    first = next(line for line in cqrs_where.splitlines() if line.startswith("| +"))
+    assert "cqrs_bench::timed::{{closure}}" in first and float(first.split("|")[2].strip(" %")) >= 90, first
+    assert "#### Where: CQRS query_dispatch" not in md        # unchanged: not explained
+    assert list((tmp_path / "data").glob("ab/*/explanations.parquet"))
 
 
 def test_base_against_itself_passes_and_a_bad_revision_is_named(history, tmp_path):
@@ -82,6 +93,7 @@ def test_base_against_itself_passes_and_a_bad_revision_is_named(history, tmp_pat
     print("--- comment\n" + out.read_text())
     assert r.returncode == 0, r.stderr[-3000:]
     assert out.read_text().startswith(pr_check.MARKER + "\n## AllFrame quality check: ✅ **passed**")
+    assert "### Where the changes are" not in out.read_text() and "explain:" not in r.stdout + r.stderr   # A/A: nothing
     bad = _pr_check(repo, shas[0], "no-such-branch", tmp_path / "bad.md", tmp_path / "data", "--suites", "size")
     assert bad.returncode == 2 and "'no-such-branch' is not a commit in" in bad.stderr
     assert not (tmp_path / "bad.md").exists()

@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Sequence
 import pandas as pd
 
 from ..alerts import webhook as alerts
+from . import explain
 from ..tools import allframe_source
 from ..core import registry, atomic, metadata, paths, records
 from ..config import budgets as budgets_mod
@@ -128,6 +129,7 @@ class Comparison:
     meta: dict
     threshold_pct: float
     failures: list[str] = field(default_factory=list)
+    explanations: list = field(default_factory=list)     # explain.Explained, one per changed metric
 
     @property
     def regressed(self) -> bool:
@@ -140,7 +142,8 @@ class Comparison:
 
 
 def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, params: dict | None = None,
-        budgets: budgets_mod.Budgets | None = None, printer: Callable[[str], None] | None = say) -> Comparison:
+        budgets: budgets_mod.Budgets | None = None, printer: Callable[[str], None] | None = say,
+        explain_changes: bool = True) -> Comparison:
     bud = budgets or budgets_mod.load()
     suites = budgets_mod.pick_names(suites, SUITES, "A/B suite")
     if rounds < MIN_ROUNDS and any(s != "size" for s in suites):
@@ -171,6 +174,11 @@ def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, para
         failures = _failures(sides[0]) + _failures(sides[1])
     cmp = Comparison(ab_id, sides[0], sides[1], list(suites), rounds, changes, time.monotonic() - started, meta,
                      bud.regression_threshold_pct, failures)
+    if explain_changes:   # where each change is: nothing is built again when nothing changed
+        cmp.explanations = explain.for_changes(changes, explain.SideSource(sides[0].version, sides[0].checkout),
+                                               explain.SideSource(sides[1].version, sides[1].checkout), sides[0].spec,
+                                               sides[1].spec, bud, root / "explain", printer)
+        explain.save(cmp.explanations, root / "explanations.parquet", ab_id)
     atomic.write_text(root / "comparison.md", markdown(cmp))
     changes.to_csv(root / "changes.csv", index=False)
     return cmp
@@ -231,6 +239,8 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
         lines += [f"| {_cell(r['config'])} | {r['metric']} | {_bytes(r['baseline'])} | {_bytes(r['current'])} | "
                   f"{r['change_pct']:+.2f}% |" for r in other.to_dict("records") if r["baseline"] == r["baseline"]]
         lines += ["", "</details>"]
+    if c.explanations:
+        lines += ["", explain.markdown(c.explanations)]
     lines += ["", f"<sub>A change counts when it is past {c.threshold_pct:g}% (quality.toml) and real: exact for bytes "
               "and instructions; for times and memory the whole paired bootstrap 95% interval of B/A over the interleaved "
               "rounds. A/B "

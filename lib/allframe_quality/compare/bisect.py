@@ -13,12 +13,16 @@ dependency diff across the culprit, as Markdown fit for an issue or PR comment.
 from __future__ import annotations
 
 import math
+import tempfile
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
 from ..tools import allframe_source
+from . import explain
 from ..core import records
 from ..suites import releases
 from ..config.budgets import BudgetError, Budgets
@@ -86,6 +90,7 @@ class Result:
     deps: pd.DataFrame | None = None
     message: str = ""
     labels: dict = field(default_factory=dict)
+    explanation: explain.Explained | None = None    # where the step is, across the culprit
 
     @property
     def found(self) -> bool:
@@ -189,7 +194,34 @@ def run(metric: str, good: str, bad: str, *, checkout: str | None = None, thresh
     before, after = measurers[res.last_good].s.key, measurers[res.culprit].s.key
     res.crates = crate_diff(df, cfg, before, after, top=12)
     res.deps = dependency_diff(df, cfg, before, after)
+    res.explanation = explain_culprit(spec, measurers[res.last_good], measurers[res.culprit], b,
+                                      f"{labels[res.last_good]} → {labels[res.culprit]}")
+    if printer and res.explanation:
+        printer(f"bisect: explained across the culprit in {res.explanation.seconds:.1f}s"
+                + (f" ({res.explanation.error})" if res.explanation.error else ""))
     return res
+
+
+def explain_culprit(spec: MetricSpec, good: releases.Measurer, bad: releases.Measurer, b: Budgets,
+                    step: str) -> explain.Explained | None:
+    """Where the step is: symbols for a size metric, functions for instructions (memory: not yet)."""
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="afq-bisect-explain-"))
+    try:
+        if spec.kind == "size":
+            c = b.size.config(spec.config)
+            pa, pb = (m.executable("size-probe", f"{spec.config} [release] to explain", features=c.features,
+                                   no_default_features=True) for m in (good, bad))
+            return explain.size_of(pa, pb, spec.config, f"size, {c.label} ({spec.config}), {step}", metric=spec.metric,
+                                   started=started)
+        if spec.kind == "cqrs":
+            feats = sorted({releases.OP_FEATURES[o] for o in b.cqrs.operations if o in releases.OP_FEATURES})
+            pa, pb = (m.executable("cqrs-bench", "cqrs-ops to explain", features=feats, bin="cqrs-ops",
+                                   no_default_features=True) for m in (good, bad))
+            return explain.instructions_of(pa, pb, spec.config, b, work, started=started)
+    except releases.ReleasesError as e:
+        return explain._failed(spec.kind, spec.config, spec.metric, e, started)
+    return None
 
 
 def _fmt(v: float | None, spec: MetricSpec) -> str:
@@ -239,4 +271,6 @@ def markdown(r: Result) -> str:
             lines += [f"| {x['crate']} | {x['change']} | {x['before']} | {x['after']} |" for x in r.deps.to_dict("records")]
         else:
             lines += ["no crate came, went or changed version"]
+        if r.explanation is not None:
+            lines += ["", "### Where, across the culprit", "", r.explanation.markdown]
     return "\n".join(lines) + "\n"

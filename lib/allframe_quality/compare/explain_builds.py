@@ -2,9 +2,6 @@
 most, and copied aside at once (another build into the shared target directory must not swap it)."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import filecmp
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,27 +43,24 @@ def executable(side: SideSource, package: str, dest: Path, b: Budgets, *, bin: s
                                + built.failure_text(12))
         return built.executable
 
-    # Another build into the shared target directory (a concurrent run, another source) can replace the
-    # executable between cargo's end and the copy: copied under cargo's own lock, then checked by a second
-    # (fresh, instant) build, which links this source's executable back into place.
-    for _ in range(3):
-        exe = build()
-        with _cargo_lock(exe.parent):
-            shutil.copy2(exe, dest)
-        exe = build()
-        with _cargo_lock(exe.parent):
-            if filecmp.cmp(exe, dest, shallow=False):
-                return dest, time.monotonic() - started
-    raise ExplainError(f"{package} for {src.label}: another build kept replacing the executable in the shared target "
-                       "directory; run the explanation again when the other build is done")
+    # Another build into the shared target directory (a concurrent run, another source) may replace the
+    # executable cargo links into place as soon as cargo lets go of the directory: the copy is taken from
+    # the build's own file under deps/ (named by this source's -C metadata hash, the same inode), found at once.
+    exe = build()
+    shutil.copy2(own_file(exe), dest)
+    return dest, time.monotonic() - started
 
 
-@contextlib.contextmanager
-def _cargo_lock(profile_dir: Path):
-    """cargo's exclusive lock on a profile's build directory (flock on .cargo-lock, as cargo takes it)."""
-    with open(profile_dir / ".cargo-lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+def own_file(exe: Path) -> Path:
+    """The file under deps/ that cargo hard-linked to `exe` (the executable as this build wrote it), else `exe`."""
+    st = exe.stat()
+    deps = exe.parent / "deps"
+    stem = exe.name.replace("-", "_")
+    for f in deps.glob(f"{stem}-*"):
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fs = f.stat()
+        except FileNotFoundError:
+            continue
+        if (fs.st_ino, fs.st_dev) == (st.st_ino, st.st_dev) and f.suffix not in (".d",):
+            return f
+    return exe

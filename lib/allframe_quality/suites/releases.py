@@ -314,6 +314,14 @@ class Measurer:
             b.executable = copy
         return b
 
+    def executable(self, package: str, label: str, features: Sequence[str] = (), **kw) -> Path:
+        """A private copy of one probe built for this subject (an explanation reads it); raises ReleasesError
+        with the compiler's first error when it does not build."""
+        b = self._build(package, label, features=features, **kw)
+        if not b.ok:
+            raise ReleasesError(f"{self.s.label}: {package} does not build: {first_error(b)}")
+        return b.executable
+
     # size of one configuration: bytes, stripped bytes, build time, the dependency tree
     def _size(self, config: str) -> list[dict]:
         c = self.b.size.config(config)
