@@ -77,6 +77,7 @@ setup-rust:
 	  else rustup toolchain install --profile minimal $(RUST_PIN); fi; \
 	fi
 	@command -v cargo-bloat >/dev/null || cargo install --locked cargo-bloat
+	@command -v inferno-flamegraph >/dev/null && command -v inferno-diff-folded >/dev/null || cargo install --locked inferno
 	@command -v cargo-llvm-cov >/dev/null || cargo install --locked cargo-llvm-cov
 	@rustup component list --toolchain $(RUST_PIN) --installed 2>/dev/null | grep -q '^llvm-tools' || rustup component add llvm-tools --toolchain $(RUST_PIN)
 	@cd bench && cargo fetch --locked -q
