@@ -68,3 +68,25 @@ def test_one_demo_end_to_end_through_the_notebook(tmp_path, monkeypatch):
     if (paths.BENCH / demos.AUDIT / "Cargo.toml").exists():
         assert len(audit) >= 10 and (audit["status"] == "ok").all()
         assert set(audit["value"]) <= {0.0, 1.0, 2.0}
+
+
+def test_invariant_and_sweep_reports_become_records_and_a_table():
+    """The figures the demos' invariant and sweep tests wrote to DEMO_REPORT_DIR in a real run (recorded), through
+    the suite's reader into records, and back out as the page's table."""
+    rows = []
+
+    class Recorder:   # what demos._report_rows needs of a suite context: record(**fields)
+        def record(self, **kw):
+            rows.append(records.record(suite="demos", **kw))
+
+    demos._report_rows(Recorder(), dict(subject="allframe", variant="release", config="banking-system"),
+                       FIXTURES / "demos" / "reports")
+    df = records.frame(rows, "20260101T000000Z-00001")
+    t = demos_analysis.invariant_results(df).set_index("test")
+    money = t.loc["money_is_conserved_under_concurrent_transfers_disconnects_and_deposits"]
+    assert (money["cases"], money["failures"]) == (300, 0)
+    assert "disconnects 62" in money["figures"] and "transfers 240" in money["figures"]
+    assert "final sum cents 9223372036856843773" in money["figures"]
+    sweep = t.loc["malformed_input_sweep_over_every_route_never_5xx"]
+    assert (sweep["cases"], sweep["failures"]) == (251, 0) and "server errors 0" in sweep["figures"]
+    assert "failure examples" not in sweep["figures"]      # an empty list says nothing

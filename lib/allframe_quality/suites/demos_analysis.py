@@ -58,9 +58,20 @@ def invariant_results(df: pd.DataFrame) -> pd.DataFrame:
         v = dict(zip(g["metric"], g["value"]))
         rows.append({"demo": demo, "test": test, "cases": int(v.get("report_cases", 0)),
                      "failures": int(v.get("report_failures", 0)),
-                     "figures": ", ".join(f"{k} {figures[k]:,}" if isinstance(figures[k], (int, float)) else f"{k} {figures[k]}"
-                                          for k in sorted(figures) if k not in ("cases", "failures"))})
+                     "figures": _figures(figures)})
     return pd.DataFrame(rows, columns=["demo", "test", "cases", "failures", "figures"])
+
+
+def _figures(figures: dict) -> str:
+    """A test's other figures in one line: numbers with separators, nested counts inline, empty lists left out."""
+    def one(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float, dict)):
+            return str(v)
+        if isinstance(v, dict):
+            return "(" + ", ".join(f"{k} {one(x)}" for k, x in v.items() if not isinstance(x, dict)) + ")"
+        return f"{v:,}"
+    return ", ".join(f"{k.replace('_', ' ')} {one(v)}" for k, v in sorted(figures.items())
+                     if k not in ("cases", "failures") and v not in ([], {}, "", None))
 
 
 def feature_matrix(df: pd.DataFrame) -> pd.DataFrame:
