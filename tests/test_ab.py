@@ -29,7 +29,8 @@ def test_two_registry_versions_render_a_comparison(data_dir):
 
 
 def test_injected_slowdown_is_caught_and_a_a_is_quiet(data_dir, tmp_path, registry_allframe):
-    slow = slowed_allframe(registry_allframe, tmp_path / "allframe-core-slow", spins=300)
+    # ten times the dispatch: a slowdown the paired interval proves even while the other core compiles
+    slow = slowed_allframe(registry_allframe, tmp_path / "allframe-core-slow", spins=3000)
     c = ab.run("pinned", str(slow), ["cqrs"], rounds=5, params=QUICK, printer=None)
     v = c.changes.set_index(["config", "metric"])["verdict"]
     assert v[("command_dispatch", "ns_per_op")] == "regressed"
