@@ -123,9 +123,34 @@ def test_notebook_runs_two_releases_and_explains_the_step(data_dir, tmp_path):
     sizes = df[(df["metric"] == "file_bytes") & (df["status"] == "ok")]
     assert set(sizes["variant"]) == {"0.1.27", "0.1.28"}
     steps = ra.largest_steps(df, 1)
-    if steps:   # the two releases differ in size: the step is explained by cargo-bloat's crates
+    if steps:   # the two releases differ in size: the step is explained by cargo-bloat's crates, and per symbol
         assert not ra.crate_diff(df, "minimal", steps[0]["before"], steps[0]["after"]).empty
+        assert not ra.symbol_diff(df, "minimal", steps[0]["before"], steps[0]["after"]).empty
     meta = records.load_meta(run_id)["suites"]["releases"]
     assert meta["releases"] == ["0.1.27", "0.1.28"] and meta["parameters"]["configurations"] == ["minimal"]
     html = publish.render(out, tmp_path / "releases.html").read_text()
     assert "Size across releases" in html and "0.1.27" in html and "Traceback" not in html
+
+
+@pytest.mark.slow
+def test_the_step_0_1_24_to_0_1_25_is_explained_per_symbol():
+    """Minimal, 0.1.24 -> 0.1.25, every symbol of both executables (a cached part once measured): the
+    release added Router's argument transformation, and with it serde_json's Value parsing."""
+    import pandas as pd
+    b = budgets.load()
+    by_version = {r.version: r for r in releases.list_releases()}
+    rows = []
+    for v in ("0.1.24", "0.1.25"):
+        part = releases.Measurer(releases.of_release(by_version[v]), b, None).part("symbols-minimal")
+        assert all(r["status"] == "ok" for r in part.rows), part.rows[:1]
+        rows += part.rows
+    df = records.frame(rows, "test")
+    d = ra.symbol_diff(df, "minimal", "0.1.24", "0.1.25")
+    print(d.head(12).to_string())
+    added = d[(d["before"] == 0) & (d["after"] > 0)]
+    assert {"allframe_core::router::camel_to_snake", "allframe_core::router::Router::maybe_transform_args"} <= set(added["name"])
+    assert d.groupby("crate")["delta"].sum()["serde_json"] > 9_000
+    steps = ra.step_explanations(pd.concat([df, records.frame([records.record(
+        suite="releases", subject="allframe", config="minimal", variant=v, metric="file_bytes", unit="bytes", value=n)
+        for v, n in (("0.1.24", 1_101_304), ("0.1.25", 1_175_696))], "test")]), 1)
+    assert steps and steps[0][0]["after"] == "0.1.25" and steps[0][1].equals(d)

@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ..tools import allframe_source, bloat, callgrind, cargo
+from ..tools import allframe_source, bloat, callgrind, cargo, symbol_sizes, symbols
 from ..core import atomic, metadata, paths, procs, records
 from . import memory, contract
 from ..config.budgets import BudgetError, Budgets
@@ -419,6 +419,22 @@ class Measurer:
                 self._row(**base, metric="used_bytes", unit="bytes", value=used),
                 self._row(**base, metric="peak_rss_bytes", unit="bytes", value=r.peak_rss_bytes)]
 
+    # every function and data symbol of one configuration (names normalised, anonymous data charged to what
+    # points to it): asked for only where a step is explained, so a step reads per function, not only per crate
+    def _symbols(self, config: str) -> list[dict]:
+        c = self.b.size.config(config)
+        base = dict(config=config)
+        try:
+            exe = self.executable("size-probe", f"{config} [release] symbols", features=c.features, no_default_features=True)
+            _, at = symbol_sizes.sizes(exe)
+        except ReleasesError as e:
+            return [self._row(**base, metric="symbol_bytes", unit="bytes", status="not_measured", detail=str(e))]
+        except symbols.SymbolsError as e:   # the lab's tool failed: never cached
+            return [self._row(**base, metric="symbol_bytes", unit="bytes", status="failed", detail=f"symbols: {e}")]
+        return [self._row(**base, item=r["name"], metric="symbol_bytes", unit="bytes", value=r["bytes"],
+                          detail=json.dumps({k: r[k] for k in ("crate", "kind", "section", "copies")}))
+                for r in symbol_sizes.as_rows(at)]
+
     # cargo-bloat's crate breakdown of one configuration: asked for only where a step is explained
     def _bloat(self, config: str) -> list[dict]:
         c = self.b.size.config(config)
@@ -536,12 +552,17 @@ def measure(
                     fresh.append(f"{r.version}:{name}")
             ctx.say(f"releases: {i + 1}/{len(chosen)} {r.version} done")
         df = records.frame(ctx.rows, ctx.run_id)
-        for step in largest_steps(df, explain_steps):       # explain the largest steps with cargo-bloat
+        explained = set()
+        for step in largest_steps(df, explain_steps):   # explain the largest steps: cargo-bloat's crates, every symbol
             for v in (step["before"], step["after"]):
-                p = measurers[v].part(f"bloat-{step['config']}")
-                ctx.rows += p.rows
-                if not p.cached:
-                    fresh.append(f"{v}:bloat-{step['config']}")
+                for part in (f"bloat-{step['config']}", f"symbols-{step['config']}"):
+                    if (v, part) in explained:
+                        continue
+                    explained.add((v, part))
+                    p = measurers[v].part(part)
+                    ctx.rows += p.rows
+                    if not p.cached:
+                        fresh.append(f"{v}:{part}")
         ctx.info.update(releases=[r.version for r in chosen], measured_now=fresh, cache=str(cache_root()))
         ctx.say(f"releases: {len(fresh)} parts measured now, the rest from the cache")
 

@@ -3,6 +3,7 @@ steps with their crate and dependency diffs, and the findings. Reads records onl
 releases.py, the bisect in bisect.py."""
 from __future__ import annotations
 
+import json
 import re
 
 import altair as alt
@@ -10,6 +11,7 @@ import pandas as pd
 
 from ..config.budgets import Budgets
 from ..core.records import headline
+from ..tools import symbol_sizes
 from ..verdict.verdicts import Finding, Verdict
 
 SUITE = "releases"
@@ -111,6 +113,25 @@ def crate_diff(df: pd.DataFrame, config: str, before: str, after: str, top: int 
     d = d[d["Δ bytes"] != 0]
     d = d.reindex(d["Δ bytes"].abs().sort_values(ascending=False).index).head(top)
     return d.rename_axis("crate").reset_index()
+
+
+def symbol_diff(df: pd.DataFrame, config: str, before: str, after: str) -> pd.DataFrame:
+    """Every function and data symbol whose bytes changed between two releases (tools/symbol_sizes' rows:
+    crate, name, kind, section, before, after, delta, copies), largest first; empty when either side's
+    symbols were not taken."""
+    s = df[(df["metric"] == "symbol_bytes") & (df["config"] == config) & (df["status"] == "ok")]
+
+    def rows(v: str) -> list[dict]:
+        return [dict(json.loads(r["detail"]), name=r["item"], bytes=int(r["value"])) for r in s[s["variant"] == v].to_dict("records")]
+    a, b = rows(before), rows(after)
+    if not a or not b:
+        return symbol_sizes.diff([], [])
+    return symbol_sizes.diff(a, b)
+
+
+def step_explanations(df: pd.DataFrame, n: int = 5) -> list[tuple[dict, pd.DataFrame]]:
+    """The n largest size steps, each with its symbol diff (empty where the symbols were not taken)."""
+    return [(s, symbol_diff(df, s["config"], s["before"], s["after"])) for s in largest_steps(df, n)]
 
 
 def dependency_diff(df: pd.DataFrame, config: str, before: str, after: str) -> pd.DataFrame:
