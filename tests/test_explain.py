@@ -99,6 +99,15 @@ def test_one_source_at_two_export_paths_diffs_to_zero_rows(probes):
     assert e.rows.empty, e.rows.head(20).to_string()
     named = [{symbols.key(s.raw) for s in e.symbols if not s.anonymous} for e in (a, b)]
     assert named[0] == named[1] and len(named[0]) > 1000
+    # What the export path costs: the lab's export paths (revisions/<10 hex>-<12 hex>) are of one length, so
+    # the loaded bytes do not move at all (stripped sizes equal; --remap-path-prefix could not make the files
+    # identical anyway: the -C metadata hashes are in type ids and symbol names). The unstripped files differ
+    # only by the names' lengths (v0 crate disambiguators are base-62 numbers of varying length) in
+    # .strtab/.symtab and the alignment after them.
+    from allframe_quality.tools import binaries
+    assert binaries.stripped_size(probes["router_new"]) == binaries.stripped_size(probes["same"])
+    assert set(e.rest["part"]) <= {".strtab (not loaded)", ".symtab (not loaded)", "ELF headers and alignment between sections"}
+    assert abs(e.file_delta) < 200, e.file_delta
 
 
 # ---------------------------------------------------------------- parsers, on outputs recorded from real runs
