@@ -141,7 +141,7 @@ def test_the_step_0_1_24_to_0_1_25_is_explained_per_symbol():
     by_version = {r.version: r for r in releases.list_releases()}
     rows = []
     for v in ("0.1.24", "0.1.25"):
-        part = releases.Measurer(releases.of_release(by_version[v]), b, None).part("symbols-minimal")
+        part = releases.Measurer(releases.of_release(by_version[v]), b, None).symbols_part("minimal")
         assert all(r["status"] == "ok" for r in part.rows), part.rows[:1]
         rows += part.rows
     df = records.frame(rows, "test")

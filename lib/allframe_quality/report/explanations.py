@@ -142,17 +142,18 @@ def explanation_records(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def chart(table: pd.DataFrame, title: str, top: int = 12):
-    """Altair bars: the top rows of one explanation by Δ, grown red and shrunk blue, the function on the axis."""
+def chart(table: pd.DataFrame, title: str, top: int = 12, name: str = "function", unit: str = ""):
+    """Altair bars: the top rows of one explanation by Δ, grown red and shrunk blue, the function (or symbol,
+    `name`) on the axis."""
     import altair as alt
     t = table.assign(_abs=table["delta"].abs()).sort_values("_abs", ascending=False).head(top).drop(columns="_abs")
-    t = t.assign(label=t["function"].str.slice(0, 90), direction=t["delta"].map(lambda v: "grew" if v > 0 else "shrank"))
-    unit = t["unit"].iloc[0] if "unit" in t and len(t) else ""
+    t = t.assign(label=t[name].str.slice(0, 90), direction=t["delta"].map(lambda v: "grew" if v > 0 else "shrank"))
+    unit = unit or (t["unit"].iloc[0] if "unit" in t and len(t) else "")
     return (alt.Chart(t).mark_bar().encode(
         x=alt.X("delta:Q", title=f"Δ {unit}"),
         y=alt.Y("label:N", sort=alt.EncodingSortField("delta", op="sum", order="descending"), title=None),
         color=alt.Color("direction:N", scale=alt.Scale(domain=["grew", "shrank"], range=["#c0392b", "#2e86c1"]), legend=None),
-        tooltip=[c for c in ("function", "crate", "before", "after", "delta", "share") if c in t.columns],
+        tooltip=[c for c in (name, "crate", "before", "after", "delta", "share") if c in t.columns],
     ).properties(title=title, width=520, height=max(60, 18 * len(t))))
 
 
@@ -171,4 +172,27 @@ def page_section(records: pd.DataFrame, suite: str, top: int = TOP) -> str:
         out += [f"| {r['delta']:+,.1f} | {r.get('before', float('nan')):,.1f} | {r.get('after', float('nan')):,.1f} | "
                 f"`{cell(r['function'])[:160]}` |" for r in g.head(top).to_dict("records")]
         out.append("")
+    return "\n".join(out)
+
+
+def release_steps_markdown(steps: list[tuple[dict, pd.DataFrame]], labels: dict[str, str] | None = None,
+                           top: int = TOP) -> str:
+    """The releases page: each of the largest steps (releases_analysis.step_explanations) with its top
+    symbols, the rest folded; a step whose symbols were not taken says so."""
+    if not steps:
+        return "No size step between the measured releases.\n"
+    out = []
+    for s, rows in steps:
+        cfg = (labels or {}).get(s["config"], s["config"])
+        total = int(s["delta"])
+        head = f"**{cfg}, {s['before']} → {s['after']}**: {total:+,} bytes ({s['pct']:+.1f} %)"
+        if rows.empty:
+            out += [head + ": its symbols were not taken (see the releases suite's records for why).", ""]
+            continue
+        explained = int(rows["delta"].sum())
+        out += [head + f"; the symbols explain {explained:+,} ({_pct(explained / total if total else math.nan)}).", "",
+                *_size_rows(rows.head(top), total), ""]
+        if len(rows) > top:
+            out += [f"<details><summary>{len(rows) - top} more symbols</summary>", "", *_size_rows(rows.iloc[top:top + 60], total),
+                    "", "</details>", ""]
     return "\n".join(out)

@@ -256,7 +256,7 @@ def why_not_built(b: cargo.BuildResult, probe: str) -> str:
 
 @dataclass
 class Part:
-    name: str                     # size-<config> | cqrs | memory | bloat-<config>
+    name: str                     # size-<config> | cqrs | memory | bloat-<config> | symbols-<config>
     rows: list[dict] = field(default_factory=list)
     cached: bool = False
 
@@ -432,8 +432,18 @@ class Measurer:
         except symbols.SymbolsError as e:   # the lab's tool failed: never cached
             return [self._row(**base, metric="symbol_bytes", unit="bytes", status="failed", detail=f"symbols: {e}")]
         return [self._row(**base, item=r["name"], metric="symbol_bytes", unit="bytes", value=r["bytes"],
-                          detail=json.dumps({k: r[k] for k in ("crate", "kind", "section", "copies")}))
+                          detail=json.dumps(dict({k: r[k] for k in ("crate", "kind", "section", "copies")},
+                                                 v=symbol_sizes.VERSION)))
                 for r in symbol_sizes.as_rows(at)]
+
+    def symbols_part(self, config: str) -> Part:
+        """The symbols part, measured again when its cached rows were attributed by another version."""
+        name = f"symbols-{config}"
+        p = self.part(name)
+        if p.cached and any(json.loads(r["detail"] or "{}").get("v") != symbol_sizes.VERSION for r in p.rows if r["status"] == "ok"):
+            (cache_root() / self.s.key / f"{name}.json").unlink(missing_ok=True)
+            p = self.part(name)
+        return p
 
     # cargo-bloat's crate breakdown of one configuration: asked for only where a step is explained
     def _bloat(self, config: str) -> list[dict]:
@@ -559,7 +569,7 @@ def measure(
                     if (v, part) in explained:
                         continue
                     explained.add((v, part))
-                    p = measurers[v].part(part)
+                    p = measurers[v].symbols_part(step["config"]) if part.startswith("symbols-") else measurers[v].part(part)
                     ctx.rows += p.rows
                     if not p.cached:
                         fresh.append(f"{v}:{part}")

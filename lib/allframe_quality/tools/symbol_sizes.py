@@ -8,7 +8,8 @@ between symbols of .rodata, .data.rel.ro, .data, .tdata, .bss: strings, tables, 
 every address something points to, and each piece is charged to what points to it: the function whose code
 loads it (a RIP-relative operand in `objdump -d`) or the data holding a pointer to it (a RELATIVE
 relocation), followed through chains of anonymous data. A row `f [data]` is data that `f` reaches (the first
-by name when several do). What nothing points to stays out of the rows ("unattributed" in its section).
+by name when several do); `d [relocations]` the .rela.dyn entries of the pointers `d` holds. What nothing
+points to stays out of the rows ("unattributed" in its section).
 """
 from __future__ import annotations
 
@@ -116,6 +117,21 @@ def attribute(elf: Elf, code_refs: list[tuple[int, int]]) -> Attributed:
             out.copies[kk] = max(out.copies[kk], 1)
             out.section_of.setdefault(kk, sec)
             out.in_section[sec] += b - a
+    # a pointer stored in data costs its dynamic relocation too (position-independent executables): each
+    # RELATIVE entry of .rela.dyn charged to the data that holds the pointer
+    rela = next((s for s in elf.sections if s.name == ".rela.dyn"), None)
+    entry = 24 if rela is not None else 0         # Elf64_Rela
+    for where, _ in elf.relative_relocations if entry else ():
+        k = owner_of(where)
+        if k is None:
+            q = piece_at(where)
+            k = owner.get(q) if q is not None else None
+        if k is not None:
+            kk = (k, "relocations")
+            out.bytes[kk] += entry
+            out.copies[kk] = max(out.copies[kk], 1)
+            out.section_of.setdefault(kk, ".rela.dyn")
+            out.in_section[".rela.dyn"] += entry
     return out
 
 
@@ -125,12 +141,13 @@ def sizes(path: Path) -> tuple[Elf, Attributed]:
     return elf, attribute(elf, code_references(elf.path))
 
 
+VERSION = 2      # of the attribution: rows kept (a cache) under another version are measured again
 COLUMNS = ["crate", "name", "kind", "section", "before", "after", "delta", "copies_before", "copies_after"]
 
 
 def as_rows(at: Attributed) -> list[dict]:
     """One row per (name, kind): crate, name, kind, section, bytes, copies (what a cache or a record keeps)."""
-    return [dict(crate=k.crate, name=k.path + (" [data]" if kind == "data reached" else ""), kind=kind,
+    return [dict(crate=k.crate, name=k.path + {"data reached": " [data]", "relocations": " [relocations]"}.get(kind, ""), kind=kind,
                  section=at.section_of.get((k, kind), ""), bytes=int(n), copies=int(at.copies.get((k, kind), 0)))
             for (k, kind), n in sorted(at.bytes.items())]
 
