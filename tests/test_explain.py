@@ -87,6 +87,12 @@ def test_the_table_is_the_first_row_and_explains_the_size_step(probes):
     assert e.file_delta > 2 * TABLE_BYTES * 0.99
     # every byte of the file's Δ is placed: the rows plus the rest
     assert e.explained + int(e.rest["delta"].sum()) == e.file_delta
+    from allframe_quality.report import explanations as render
+    md = render.size_markdown(e, "size, Minimal", "python -m allframe_quality.compare.explain size --a A --b B")
+    assert md.startswith("#### Where: size, Minimal\n") and e.header() in md
+    table = [line for line in md.split("<details>")[0].splitlines() if line.startswith("| +")]
+    assert len(table) == min(5, len(e.rows)) and "`allframe_core::router::Router::new [data]`" in table[0]
+    assert md.count("<details>") == md.count("</details>") == 1 and "Reproduce: `python -m" in md
 
 
 @pytest.mark.slow
