@@ -206,6 +206,19 @@ def test_the_spin_is_the_first_row_of_the_instruction_explanation(cqrs_ops, tmp_
     assert first["costlier_calls"] == pytest.approx(first["delta"])   # called as often, each call costs more
     svg = inferno.diff_svg(xi.folded_per_op(a), xi.folded_per_op(b), tmp_path / "diff.svg", "command_dispatch")
     assert "<svg" in svg.read_text() and "timed" in svg.read_text()
+    # kept as records (suite, metric, function, before, after) beside the comparison, and for the pages
+    import pandas as pd
+    from allframe_quality.compare import explain
+    from allframe_quality.report import explanations as render
+    ex = explain.Explained("cqrs", "command_dispatch", "instructions_per_op", render.instructions_markdown(e, "t"),
+                           explain._instruction_records(e), svg=str(svg))
+    explain.save([ex], tmp_path / "ab" / "x", "x", "A side", "B side")
+    kept = render.explanation_records(pd.read_parquet(tmp_path / "ab" / "x" / "explanations.parquet"))
+    row = kept.iloc[0]
+    assert (row["suite"], row["metric"], row["function"]) == ("cqrs", "instructions_per_op", SPIN_LANDS_IN)
+    assert row["before"] == pytest.approx(first["excl_a"]) and row["after"] == pytest.approx(first["excl_b"])
+    doc = render.latest_comparison(tmp_path / "ab")
+    assert doc["a"] == "A side" and doc["explanations"][0]["svg"] == str(svg) and SPIN_LANDS_IN in doc["explanations"][0]["markdown"]
     # A/A: the same source at two export paths (other metadata hashes, the same code)
     aa = xi.explain("command_dispatch", xi.measure(cqrs_ops["router_new"], ["command_dispatch"], n1, n2), a)
     # (the export path's length moves start-up by a few instructions in 2,000 operations: far below one per operation)

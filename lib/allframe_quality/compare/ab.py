@@ -178,7 +178,7 @@ def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, para
         cmp.explanations = explain.for_changes(changes, explain.SideSource(sides[0].version, sides[0].checkout),
                                                explain.SideSource(sides[1].version, sides[1].checkout), sides[0].spec,
                                                sides[1].spec, bud, root / "explain", printer)
-        explain.save(cmp.explanations, root / "explanations.parquet", ab_id)
+        explain.save(cmp.explanations, root, ab_id, sides[0].label, sides[1].label)
     atomic.write_text(root / "comparison.md", markdown(cmp))
     changes.to_csv(root / "changes.csv", index=False)
     return cmp

@@ -225,13 +225,19 @@ def for_changes(changes: pd.DataFrame, a: SideSource, b: SideSource, a_spec: str
     return out
 
 
-def save(explained: list[Explained], path: Path, run_id: str) -> Path | None:
-    """The explanations' records, in the one record schema, next to the comparison (nothing when none)."""
-    rows = [r for x in explained for r in x.records]
-    if not rows:
+def save(explained: list[Explained], root: Path, run_id: str, a_label: str = "", b_label: str = "") -> Path | None:
+    """The explanations kept next to the comparison (nothing when none): their records in the one record
+    schema (explanations.parquet) and, for the pages, each one's Markdown and flame graph (explanations.json)."""
+    if not explained:
         return None
-    df = records.frame(rows, run_id)
-    return atomic.write_with(path, lambda p: df.to_parquet(p, index=False))
+    rows = [r for x in explained for r in x.records]
+    if rows:
+        df = records.frame(rows, run_id)
+        atomic.write_with(root / "explanations.parquet", lambda p: df.to_parquet(p, index=False))
+    return atomic.write_json(root / "explanations.json", {
+        "comparison": run_id, "a": a_label, "b": b_label,
+        "explanations": [dict(suite=x.suite, config=x.config, metric=x.metric, markdown=x.markdown, svg=x.svg,
+                              seconds=round(x.seconds, 1), error=x.error, rows=len(x.records)) for x in explained]})
 
 
 def markdown(explained: list[Explained]) -> str:

@@ -31,8 +31,11 @@ def executable(side: SideSource, package: str, dest: Path, b: Budgets, *, bin: s
                printer: Callable[[str], None] | None = None) -> tuple[Path, float]:
     """Build `package`'s binary for `side` and copy it to `dest`; returns (the copy, seconds)."""
     started = time.monotonic()
-    src = allframe_source.resolve(side.version, side.checkout, b)
-    ws, extra = allframe_source.workspace(src)
+    try:
+        src = allframe_source.resolve(side.version, side.checkout, b)
+        ws, extra = allframe_source.workspace(src)
+    except (allframe_source.SourceError, OSError) as e:   # a vanished checkout, a workspace another run is rewriting
+        raise ExplainError(f"could not prepare a workspace to build {package} again for {side}: {e}") from None
     dest.parent.mkdir(parents=True, exist_ok=True)
 
     def build() -> Path:

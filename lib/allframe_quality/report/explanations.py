@@ -196,3 +196,49 @@ def release_steps_markdown(steps: list[tuple[dict, pd.DataFrame]], labels: dict[
             out += [f"<details><summary>{len(rows) - top} more symbols</summary>", "", *_size_rows(rows.iloc[top:top + 60], total),
                     "", "</details>", ""]
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------- the pages' cells
+
+def latest_comparison(root) -> dict | None:
+    """The newest A/B or PR check under `root` (data/ab) that explained something: its explanations.json."""
+    from pathlib import Path
+    found = sorted(Path(root).glob("*/explanations.json")) if Path(root).is_dir() else []
+    return json.loads(found[-1].read_text()) if found else None
+
+
+def show_latest(suite: str | None) -> None:
+    """A page's cell: where the newest comparison's changes of `suite` (None: every suite) are, as it
+    explained them (top rows, the rest folded, the flame graph of an instruction change), or one line
+    saying that no comparison explained one."""
+    from pathlib import Path
+    from IPython.display import SVG, Markdown, display
+    from ..core import paths
+    doc = latest_comparison(paths.data_dir() / "ab")
+    heading = "## Where the changes are (the latest A/B or PR check)\n\n"
+    items = [x for x in (doc or {}).get("explanations", []) if suite is None or x["suite"] == suite]
+    if not items:
+        display(Markdown(heading + f"No {'' if suite is None else suite + ' '}change was explained: explanations are made "
+                         "where an A/B, a PR check or a bisect found one (`make ab`, `make pr-check`, `make bisect`)."))
+        return
+    display(Markdown(heading + f"A/B {doc['comparison']}: **A** {cell(doc['a'])} → **B** {cell(doc['b'])}."))
+    for x in items:
+        display(Markdown(x["markdown"]))
+        svg = Path(x.get("svg") or "")
+        if x.get("svg") and svg.is_file():
+            display(SVG(svg.read_text()))
+
+
+def show_release_steps(df: pd.DataFrame, b, n: int = TOP) -> None:
+    """The releases page's cell: each of the n largest steps per symbol, and a chart of the largest."""
+    from IPython.display import Markdown, display
+    from ..suites import releases_analysis
+    steps = releases_analysis.step_explanations(df, n)
+    labels = {c: b.size.config(c).label for c in b.size.configurations}
+    display(Markdown("## The largest steps, per symbol\n\nEvery function and data symbol of both executables (names "
+                     "normalised: hashes, disambiguators and clone suffixes removed; anonymous data charged to what points "
+                     "to it), so a step reads per function, not only per crate.\n\n" + release_steps_markdown(steps, labels)))
+    if steps and not steps[0][1].empty:
+        s = steps[0][0]
+        display(chart(steps[0][1], f"{labels.get(s['config'], s['config'])} {s['before']} → {s['after']}: the largest "
+                      "symbol changes", name="name", unit="bytes"))
