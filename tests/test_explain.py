@@ -96,6 +96,18 @@ def test_the_table_is_the_first_row_and_explains_the_size_step(probes):
 
 
 @pytest.mark.slow
+def test_the_copy_is_the_builds_own_file(probes):
+    """The executable an explanation reads is this build's file under deps/ (its -C metadata hash in the name),
+    not the linked name a concurrent build may replace."""
+    from allframe_quality.tools import cargo, executable_copy
+    exe = cargo.build(paths.BENCH, "size-probe", extra_args=["--locked"]).executable
+    own = executable_copy.own_file(exe)
+    assert own.parent.name == "deps" and own.name.startswith("size_probe-") and own.read_bytes() == exe.read_bytes()
+    sizes = {n: p.stat().st_size for n, p in probes.items()}
+    assert sizes["router_new"] > sizes["base"] + 2_000_000      # each copy is its own source's build
+
+
+@pytest.mark.slow
 def test_one_source_at_two_export_paths_diffs_to_zero_rows(probes):
     a, b = symbols.read(probes["router_new"]), symbols.read(probes["same"])
     raw_a, raw_b = {s.raw for s in a.symbols}, {s.raw for s in b.symbols}

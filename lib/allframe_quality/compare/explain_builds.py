@@ -2,14 +2,13 @@
 most, and copied aside at once (another build into the shared target directory must not swap it)."""
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..config.budgets import Budgets
-from ..tools import allframe_source, cargo
+from ..tools import allframe_source, cargo, executable_copy
 
 
 class ExplainError(RuntimeError):
@@ -36,34 +35,10 @@ def executable(side: SideSource, package: str, dest: Path, b: Budgets, *, bin: s
         ws, extra = allframe_source.workspace(src)
     except (allframe_source.SourceError, OSError) as e:   # a vanished checkout, a workspace another run is rewriting
         raise ExplainError(f"could not prepare a workspace to build {package} again for {side}: {e}") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-
-    def build() -> Path:
-        built = cargo.build(ws, package, bin=bin, profile=profile, features=features, no_default_features=no_default_features,
-                            extra_args=extra, printer=printer, label=f"{package} for the explanation [{src.label}]")
-        if not built.ok:
-            raise ExplainError(f"could not build {package} again for {src.label} to explain the change:\n"
-                               + built.failure_text(12))
-        return built.executable
-
-    # Another build into the shared target directory (a concurrent run, another source) may replace the
-    # executable cargo links into place as soon as cargo lets go of the directory: the copy is taken from
-    # the build's own file under deps/ (named by this source's -C metadata hash, the same inode), found at once.
-    exe = build()
-    shutil.copy2(own_file(exe), dest)
+    built = cargo.build(ws, package, bin=bin, profile=profile, features=features, no_default_features=no_default_features,
+                        extra_args=extra, printer=printer, label=f"{package} for the explanation [{src.label}]")
+    if not built.ok:
+        raise ExplainError(f"could not build {package} again for {src.label} to explain the change:\n"
+                           + built.failure_text(12))
+    executable_copy.copy(built.executable, dest)     # this build's own file: a concurrent build cannot swap it
     return dest, time.monotonic() - started
-
-
-def own_file(exe: Path) -> Path:
-    """The file under deps/ that cargo hard-linked to `exe` (the executable as this build wrote it), else `exe`."""
-    st = exe.stat()
-    deps = exe.parent / "deps"
-    stem = exe.name.replace("-", "_")
-    for f in deps.glob(f"{stem}-*"):
-        try:
-            fs = f.stat()
-        except FileNotFoundError:
-            continue
-        if (fs.st_ino, fs.st_dev) == (st.st_ino, st.st_dev) and f.suffix not in (".d",):
-            return f
-    return exe
