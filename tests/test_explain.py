@@ -93,6 +93,13 @@ def test_the_table_is_the_first_row_and_explains_the_size_step(probes):
     table = [line for line in md.split("<details>")[0].splitlines() if line.startswith("| +")]
     assert len(table) == min(5, len(e.rows)) and "`allframe_core::router::Router::new [data]`" in table[0]
     assert md.count("<details>") == md.count("</details>") == 1 and "Reproduce: `python -m" in md
+    # a crowded comment: the folds go first, then whole explanations, named where they are kept
+    from allframe_quality.compare import explain
+    ex = explain.Explained("size", "minimal", "file_bytes", md)
+    assert explain.markdown([ex]).count("<details>") == 1
+    many = explain.markdown([ex] * 30, room=5_000, kept="data/ab/X/explanations.json")
+    assert len(many) <= 5_000 and "<details>" not in many and many.count("#### Where: size, Minimal") >= 3
+    assert "more explanations did not fit this comment: they are in data/ab/X/explanations.json" in many
 
 
 @pytest.mark.slow

@@ -239,13 +239,14 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
         lines += [f"| {_cell(r['config'])} | {r['metric']} | {_bytes(r['baseline'])} | {_bytes(r['current'])} | "
                   f"{r['change_pct']:+.2f}% |" for r in other.to_dict("records") if r["baseline"] == r["baseline"]]
         lines += ["", "</details>"]
-    if c.explanations:
-        lines += ["", explain.markdown(c.explanations)]
-    lines += ["", f"<sub>A change counts when it is past {c.threshold_pct:g}% (quality.toml) and real: exact for bytes "
+    footer = ["", f"<sub>A change counts when it is past {c.threshold_pct:g}% (quality.toml) and real: exact for bytes "
               "and instructions; for times and memory the whole paired bootstrap 95% interval of B/A over the interleaved "
               "rounds. A/B "
               f"{c.ab_id}; data under data/ab/{c.ab_id}/.</sub>"]
-    return alerts.fit("\n".join(lines) + "\n", limit)
+    if c.explanations:    # where: within what the comment has left (a PR check adds its own lines: keep a margin)
+        room = limit - len("\n".join(lines + footer)) - 8_000
+        lines += ["", explain.markdown(c.explanations, room, f"data/ab/{c.ab_id}/explanations.json")]
+    return alerts.fit("\n".join(lines + footer) + "\n", limit)
 
 
 def _perf_row(r: dict) -> str:

@@ -240,10 +240,24 @@ def save(explained: list[Explained], root: Path, run_id: str, a_label: str = "",
                               seconds=round(x.seconds, 1), error=x.error, rows=len(x.records)) for x in explained]})
 
 
-def markdown(explained: list[Explained]) -> str:
+def markdown(explained: list[Explained], room: int | None = None, kept: str = "explanations.json") -> str:
+    """The explanations for a comment within `room` characters: in full; else each without its folded rest;
+    else as many of those as fit and a line naming where the others are kept."""
     if not explained:
         return ""
-    return "\n".join(["### Where the changes are", ""] + [x.markdown for x in explained])
+    head = ["### Where the changes are", ""]
+    full = "\n".join(head + [x.markdown for x in explained])
+    if room is None or len(full) <= room:
+        return full
+    compact = [render.without_folds(x.markdown) for x in explained]
+    out, used = list(head), len(head[0]) + 2
+    for i, md in enumerate(compact):
+        if used + len(md) + 200 > room:
+            out.append(f"… {len(compact) - i} more explanations did not fit this comment: they are in {kept}.")
+            break
+        out.append(md)
+        used += len(md) + 1
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:

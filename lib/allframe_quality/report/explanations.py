@@ -77,6 +77,12 @@ def size_markdown(e, title: str, reproduce: str = "", top: int = TOP, more_rows:
     return "\n".join(lines) + "\n"
 
 
+def without_folds(md: str) -> str:
+    """An explanation's Markdown without its folded rest (<details> blocks): what fits a crowded comment."""
+    import re
+    return re.sub(r"\n*<details>.*?</details>\n*", "\n\n(more rows are kept with the comparison)\n\n", md, flags=re.S)
+
+
 def _instr_rows(rows: pd.DataFrame) -> list[str]:
     out = ["| Δ Ir/op | share of Δ | called more often | each call costs more | A excl | B excl | A incl | B incl "
            "| calls/op A → B | function |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
