@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from ..tools import allframe_source, cargo
 from ..verdict import history
 from ..core import metadata, paths, records
 from ..core.errors import ParameterError, install_hint
+from ..tools import executable_copy
 from ..tools.binaries import stripped_size
 from ..config.budgets import Budgets
 from ..config import budgets as budgets_mod
@@ -62,8 +62,7 @@ class Context:
         if not b.ok or self.bin_dir is None:
             return b
         copy = self.bin_dir / f"{len(list(self.bin_dir.iterdir()))}-{b.executable.name}"
-        shutil.copy2(b.executable, copy)
-        return dataclasses.replace(b, executable=copy)
+        return dataclasses.replace(b, executable=executable_copy.copy(b.executable, copy))
 
 
 def probe_hash(packages: Sequence[str]) -> str:
