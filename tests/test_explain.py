@@ -230,7 +230,7 @@ def test_the_spin_is_the_first_row_of_the_instruction_explanation(cqrs_ops, tmp_
     from allframe_quality.compare import explain
     from allframe_quality.report import explanations as render
     ex = explain.Explained("cqrs", "command_dispatch", "instructions_per_op", render.instructions_markdown(e, "t"),
-                           explain._instruction_records(e), svg=str(svg))
+                           explain.instruction_records(e), svg=str(svg))
     explain.save([ex], tmp_path / "ab" / "x", "x", "A side", "B side")
     kept = render.explanation_records(pd.read_parquet(tmp_path / "ab" / "x" / "explanations.parquet"))
     row = kept.iloc[0]

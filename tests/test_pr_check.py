@@ -78,7 +78,7 @@ def test_a_grown_and_slowed_head_fails_with_one_comment(history, tmp_path):
     size_where = md.split("#### Where: size, Minimal (minimal)")[1].split("#### Where:")[0]
     first = next(line for line in size_where.splitlines() if line.startswith("| +"))
     assert "Router::new" in first and float(first.split("|")[2].strip(" %")) >= 90, first
-    assert "Reproduce: `python -m allframe_quality.compare.explain size --a" in size_where
+    assert "Reproduce: `python -m allframe_quality.compare.explain_cli size --a" in size_where
     cqrs_where = md.split("#### Where: CQRS command_dispatch")[1].split("#### Where:")[0]
     first = next(line for line in cqrs_where.splitlines() if line.startswith("| +"))
     assert "cqrs_bench::timed::{{closure}}" in first and float(first.split("|")[2].strip(" %")) >= 90, first

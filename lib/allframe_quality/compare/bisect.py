@@ -220,7 +220,7 @@ def explain_culprit(spec: MetricSpec, good: releases.Measurer, bad: releases.Mea
                                    no_default_features=True) for m in (good, bad))
             return explain.instructions_of(pa, pb, spec.config, b, work, started=started)
     except releases.ReleasesError as e:
-        return explain._failed(spec.kind, spec.config, spec.metric, e, started)
+        return explain.failed(spec.kind, spec.config, spec.metric, e, started)
     return None
 
 

@@ -7,20 +7,13 @@ sources built again (cargo's cache makes that a relink at most), with names norm
     memory heap metrics (heap_peak_bytes, heap_allocated_bytes, ...) -> explain_heap: allocation sites
 
 Nothing is built or run when nothing changed. Each explanation is kept as records (suite, config, metric,
-function, before, after) next to the comparison, and as Markdown for the comment. Run by hand:
-
-    python -m allframe_quality.compare.explain size --a SPEC --b SPEC --config minimal
-    python -m allframe_quality.compare.explain instructions --a SPEC --b SPEC --operation command_dispatch
-    python -m allframe_quality.compare.explain heap --a SPEC --b SPEC [--events 2000]
-
-SPEC as for the A/B: 'pinned', an exact registry version, a checkout directory, or DIR@REV.
+function, before, after) next to the comparison, and as Markdown for the comment. Run by hand with
+`python -m allframe_quality.compare.explain_cli` (explain_cli.py).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +21,6 @@ from typing import Callable
 
 import pandas as pd
 
-from ..config import budgets as budgets_mod
 from ..config.budgets import BudgetError, Budgets
 from ..core import atomic, records
 from ..core.procs import say
@@ -44,7 +36,7 @@ EXPLAINED_VERDICTS = ("regressed", "improved")
 FAILURES = (ExplainError, symbols.SymbolsError, callgrind.CallgrindError, cargo.ToolMissing, inferno.InfernoError,
             dhat.DhatError)
 HEAP_EVENTS = 2_000        # valgrind's DHAT runs ~50x slower: sites show at a few thousand events
-MODULE = "python -m allframe_quality.compare.explain"
+MODULE = "python -m allframe_quality.compare.explain_cli"
 
 
 @dataclass
@@ -60,7 +52,7 @@ class Explained:
     explanation: object = None
 
 
-def _size_records(e: explain_size.SizeExplanation, config: str, metric: str, limit: int = 500) -> list[dict]:
+def size_records(e: explain_size.SizeExplanation, config: str, metric: str, limit: int = 500) -> list[dict]:
     out = []
     for r in e.rows.head(limit).to_dict("records"):
         out.append(records.record(suite="size", subject="allframe", config=config, variant="release", item=r["name"],
@@ -72,7 +64,7 @@ def _size_records(e: explain_size.SizeExplanation, config: str, metric: str, lim
     return out
 
 
-def _instruction_records(e: explain_instructions.InstructionExplanation, limit: int = 200) -> list[dict]:
+def instruction_records(e: explain_instructions.InstructionExplanation, limit: int = 200) -> list[dict]:
     out = []
     for r in e.rows.head(limit).to_dict("records"):
         out.append(records.record(suite="cqrs", subject="allframe", config=e.operation, item=r["name"],
@@ -94,7 +86,7 @@ def size(a: SideSource, b: SideSource, config: str, budgets: Budgets, work: Path
         pa, _ = executable(a, "size-probe", work / f"A-{config}-size-probe", budgets, features=c.features, printer=printer)
         pb, _ = executable(b, "size-probe", work / f"B-{config}-size-probe", budgets, features=c.features, printer=printer)
     except FAILURES as err:
-        return _failed("size", config, metric, err, started)
+        return failed("size", config, metric, err, started)
     return size_of(pa, pb, config, f"size, {c.label} ({config}), {metric}", metric=metric, reproduce=reproduce,
                    started=started)
 
@@ -106,8 +98,8 @@ def size_of(pa: Path, pb: Path, config: str, title: str, *, metric: str = "file_
     try:
         e = explain_size.explain(pa, pb)
     except FAILURES as err:
-        return _failed("size", config, metric, err, started)
-    return Explained("size", config, metric, render.size_markdown(e, title, reproduce), _size_records(e, config, metric),
+        return failed("size", config, metric, err, started)
+    return Explained("size", config, metric, render.size_markdown(e, title, reproduce), size_records(e, config, metric),
                      time.monotonic() - started, explanation=e)
 
 
@@ -121,7 +113,7 @@ def instructions(a: SideSource, b: SideSource, operation: str, budgets: Budgets,
         pa, _ = executable(a, "cqrs-bench", work / "A-cqrs-ops", budgets, bin="cqrs-ops", no_default_features=False, printer=printer)
         pb, _ = executable(b, "cqrs-bench", work / "B-cqrs-ops", budgets, bin="cqrs-ops", no_default_features=False, printer=printer)
     except FAILURES as err:
-        return _failed("cqrs", operation, "instructions_per_op", err, started)
+        return failed("cqrs", operation, "instructions_per_op", err, started)
     return instructions_of(pa, pb, operation, budgets, work, reproduce=reproduce, started=started)
 
 
@@ -135,7 +127,7 @@ def instructions_of(pa: Path, pb: Path, operation: str, budgets: Budgets, work: 
         xb = explain_instructions.measure(pb, [operation], n1, n2)
         e = explain_instructions.explain(operation, xa, xb)
     except FAILURES as err:
-        return _failed("cqrs", operation, "instructions_per_op", err, started)
+        return failed("cqrs", operation, "instructions_per_op", err, started)
     svg = ""
     try:
         svg = str(inferno.diff_svg(explain_instructions.folded_per_op(xa), explain_instructions.folded_per_op(xb),
@@ -144,7 +136,7 @@ def instructions_of(pa: Path, pb: Path, operation: str, budgets: Budgets, work: 
         svg = f"not drawn: {err}"
     title = f"CQRS {operation}, instructions per operation"
     return Explained("cqrs", operation, "instructions_per_op",
-                     render.instructions_markdown(e, title, reproduce, svg=svg), _instruction_records(e),
+                     render.instructions_markdown(e, title, reproduce, svg=svg), instruction_records(e),
                      time.monotonic() - started, svg=svg, explanation=e)
 
 
@@ -159,7 +151,7 @@ def heap(a: SideSource, b: SideSource, budgets: Budgets, work: Path, *, events: 
         args = [str(events), payload, backend]
         e = explain_heap.explain(dhat.profile([str(pa), *args]), dhat.profile([str(pb), *args]))
     except FAILURES as err:
-        return _failed("memory", config, "heap", err, started)
+        return failed("memory", config, "heap", err, started)
     recs = [records.record(suite="memory", subject="allframe", config=backend, variant=payload, item=r["site"],
                            metric="heap_allocated_bytes/explained", unit="bytes", value=float(r["delta_total"]),
                            detail=json.dumps(dict(before=int(r["total_a"]), after=int(r["total_b"]), peak_before=int(r["peak_a"]),
@@ -171,7 +163,7 @@ def heap(a: SideSource, b: SideSource, budgets: Budgets, work: Path, *, events: 
                      recs, time.monotonic() - started, explanation=e)
 
 
-def _failed(suite: str, config: str, metric: str, err: Exception, started: float) -> Explained:
+def failed(suite: str, config: str, metric: str, err: Exception, started: float) -> Explained:
     msg = f"could not explain {suite} {config} {metric}: {err}"
     return Explained(suite, config, metric, f"#### Where: {suite} {config} {metric}\n\n❌ {msg}\n", [],
                      time.monotonic() - started, error=msg)
@@ -258,39 +250,3 @@ def markdown(explained: list[Explained], room: int | None = None, kept: str = "e
         out.append(md)
         used += len(md) + 1
     return "\n".join(out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from . import ab
-    p = argparse.ArgumentParser(prog=MODULE, description="Explain a size or instruction change between two AllFrame sources.")
-    p.add_argument("kind", choices=["size", "instructions", "heap"])
-    p.add_argument("--a", required=True, help="side A: 'pinned', a version, a checkout directory or DIR@REV")
-    p.add_argument("--b", required=True, help="side B, as A")
-    p.add_argument("--config", default="minimal", help="size configuration (size)")
-    p.add_argument("--operation", default="command_dispatch", help="CQRS operation (instructions)")
-    p.add_argument("--events", type=int, default=HEAP_EVENTS, help="events the memory probe appends (heap)")
-    p.add_argument("--out", help="a directory for the executables, the flame graph and the Markdown")
-    args = p.parse_args(argv)
-    b = budgets_mod.load()
-    try:
-        sa, sb = ab.parse_side("A", args.a, b), ab.parse_side("B", args.b, b)
-        work = Path(args.out) if args.out else Path(__import__("tempfile").mkdtemp(prefix="afq-explain-"))
-        A, B = SideSource(sa.version, sa.checkout), SideSource(sb.version, sb.checkout)
-        if args.kind == "size":
-            b.size.config(args.config)
-            ex = size(A, B, args.config, b, work, printer=say)
-        elif args.kind == "instructions":
-            ex = instructions(A, B, args.operation, b, work, printer=say)
-        else:
-            ex = heap(A, B, b, work, events=args.events, printer=say)
-    except (BudgetError, ab.allframe_source.SourceError) as e:
-        print(f"explain: {e}", file=sys.stderr)
-        return 2
-    print(ex.markdown)
-    atomic.write_text(work / "explanation.md", ex.markdown)
-    print(f"explain: {'FAILED: ' + ex.error if ex.error else 'done'} in {ex.seconds:.1f}s; files in {work}", file=sys.stderr)
-    return 1 if ex.error else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
