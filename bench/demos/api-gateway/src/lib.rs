@@ -21,8 +21,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
 
 use allframe::grpc::GrpcServer;
 use allframe::otel::traced;
-use allframe::router::{OpenApiGenerator, RouteMetadata, Router as AfRouter};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
+use async_graphql::{Context, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     extract::State,
@@ -31,9 +30,9 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use demo_support::error::{ApiError, ErrorBody};
+use demo_support::error::ErrorBody;
 use demo_support::extract::{Json, Path};
-use demo_support::openapi;
+use demo_support::{apidoc, graphql::error as graphql_error};
 use proto::{
     inventory_client::InventoryClient, CreateItemRequest, GetItemRequest, Item, ListItemsRequest,
 };
@@ -110,11 +109,6 @@ async fn rest_create(
         StatusCode::CREATED,
         Json(grpc_create(s.backend, b.name, b.quantity).await?),
     ))
-}
-
-fn graphql_error(e: GatewayError) -> async_graphql::Error {
-    async_graphql::Error::new(e.to_string())
-        .extend_with(|_, ext| ext.set("code", e.status_code().1))
 }
 
 pub struct QueryRoot;
@@ -208,23 +202,13 @@ pub const API: [&str; 4] = [
 ];
 
 /// The OpenAPI 3.1 document: paths by AllFrame's `OpenApiGenerator`, which documents every operation as
-/// answering 200 only, so the statuses each one really answers are written in by demo-support.
+/// answering 200 only, so the statuses each one really answers are written in by demo-support (`apidoc`).
 pub fn openapi() -> Value {
     let new_item = json!({"type": "object", "required": ["name", "quantity"], "properties": {
         "name": {"type": "string"}, "quantity": {"type": "integer", "minimum": 0}}});
-    let mut routes = AfRouter::new();
-    for row in API.map(openapi::parse) {
-        let route =
-            RouteMetadata::new(row.path, row.method, "rest").with_description(row.description);
-        match row.method {
-            "POST" => routes.add_route(route.with_request_schema(new_item.clone())),
-            _ => routes.add_route(route),
-        }
-    }
     let version = env!("CARGO_PKG_VERSION");
-    let mut doc = OpenApiGenerator::new("AllFrame API gateway demo", version).generate(&routes);
-    openapi::document_all(&mut doc, &API);
-    doc
+    let bodies = [("POST /items", new_item)];
+    apidoc::generate("AllFrame API gateway demo", version, &API, &bodies)
 }
 
 /// Serves the inventory over gRPC (AllFrame `GrpcServer`, with reflection and tonic-health) on an already

@@ -11,14 +11,23 @@
 //! - [`locks::KeyedLocks`]: one async lock per aggregate, for check-then-append;
 //! - `testing` (feature `testing`): the real app on an ephemeral port, a malformed-input sweep, RSS, and
 //!   the `DEMO_REPORT_DIR` reports.
+#[cfg(feature = "apidoc")]
+pub mod apidoc;
+#[cfg(feature = "auth")]
+pub mod auth;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "graphql")]
+pub mod graphql;
 pub mod jwt;
 pub mod locks;
 pub mod openapi;
+pub mod startup;
 pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "upload")]
+pub mod upload;
 
 use axum::{
     body::Body,
