@@ -5,8 +5,7 @@
 //! Who may ask for a step is checked before the command, by [`authorize`] (typed: 401 or 403); whether the
 //! article's state allows it is checked by the handler while it holds the article's lock, so two
 //! concurrent requests cannot both pass the same check (404, 409 or 422).
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::{collections::BTreeMap, sync::Arc, sync::RwLock};
 
 use allframe_core::cqrs::{
     Aggregate, Command, CommandBus, CommandError, CommandHandler, CommandResult, Event, EventStore,
@@ -14,6 +13,7 @@ use allframe_core::cqrs::{
 };
 use async_graphql::{Enum, SimpleObject};
 use axum::http::StatusCode;
+use demo_support::{auth::TokenError, graphql::RequestError, upload::UploadError};
 use demo_support::{error::ApiError, locks::KeyedLocks};
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +42,8 @@ pub enum CmsError {
     Unauthenticated,
     #[error("unknown user or wrong password")]
     BadCredentials,
-    #[error("{0}")]
-    Token(#[from] allframe_core::auth::AuthError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -52,43 +52,26 @@ pub enum CmsError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("only PNG, JPEG or GIF images")]
-    NotAnImage,
-    #[error("{0}")]
-    Upload(#[from] axum::extract::multipart::MultipartError),
-    #[error("{0}")]
-    NotMultipart(#[from] axum::extract::multipart::MultipartRejection),
-    #[error("{0}")]
-    Body(#[from] axum::extract::rejection::BytesRejection),
-    #[error("{0}")]
-    GraphQl(#[from] async_graphql::ParseRequestError),
     #[error(transparent)]
-    Jwt(#[from] demo_support::jwt::JwtError),
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    GraphQl(#[from] RequestError),
     #[error("{0}")]
     Internal(String),
 }
 
 impl ApiError for CmsError {
     fn status_code(&self) -> (StatusCode, &'static str) {
-        use allframe_core::auth::AuthError::TokenExpired;
         match self {
             CmsError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             CmsError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            CmsError::Token(TokenExpired) => (StatusCode::UNAUTHORIZED, "expired_token"),
-            CmsError::Token(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            CmsError::Token(e) => e.status_code(),
             CmsError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             CmsError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             CmsError::Conflict(_) => (StatusCode::CONFLICT, "invalid_state"),
             CmsError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_article"),
-            CmsError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image"),
-            CmsError::Upload(e) => (e.status(), "invalid_upload"),
-            CmsError::NotMultipart(r) => (r.status(), "invalid_upload"),
-            CmsError::Body(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                (r.status(), "payload_too_large")
-            }
-            CmsError::Body(r) => (r.status(), "unreadable_body"),
-            CmsError::GraphQl(_) => (StatusCode::BAD_REQUEST, "invalid_graphql_request"),
-            CmsError::Jwt(e) => e.status_code(),
+            CmsError::Upload(e) => e.status_code(),
+            CmsError::GraphQl(e) => e.status_code(),
             CmsError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -125,11 +108,26 @@ impl Event for ArticleEvent {}
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Change {
-    Created { title: String, body: String },
-    Edited { title: String, body: String },
+    Created(Draft),
+    Edited(Draft),
     SubmittedForReview,
     Published,
-    Rejected { reason: String },
+    Rejected(Reason),
+}
+
+/// An article's title and body: the body of `POST /articles` and `PUT /articles/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    pub title: String,
+    pub body: String,
+}
+
+/// Why an editor sent an article in review back to draft: the body of `POST /articles/{id}/reject`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Enum)]
@@ -167,7 +165,7 @@ impl Aggregate for Article {
     /// an editor: a correction) is a new version that stays published.
     fn apply_event(&mut self, event: &ArticleEvent) {
         match &event.change {
-            Change::Created { title, body } | Change::Edited { title, body } => {
+            Change::Created(draft) | Change::Edited(draft) => {
                 if self.id.is_empty() {
                     self.id = event.article_id.clone();
                     self.author = event.by.clone();
@@ -175,23 +173,19 @@ impl Aggregate for Article {
                 if self.status != Status::Published {
                     self.status = Status::Draft;
                 }
-                self.title = title.clone();
-                self.body = body.clone();
+                self.title = draft.title.clone();
+                self.body = draft.body.clone();
                 self.version += 1;
-                let version = self.version;
-                let title = title.clone();
-                let body = body.clone();
-                let by = event.by.clone();
                 self.versions.push(Version {
-                    version,
-                    title,
-                    body,
-                    by,
+                    version: self.version,
+                    title: draft.title.clone(),
+                    body: draft.body.clone(),
+                    by: event.by.clone(),
                 });
             }
             Change::SubmittedForReview => self.status = Status::InReview,
             Change::Published => self.status = Status::Published,
-            Change::Rejected { .. } => self.status = Status::Draft,
+            Change::Rejected(_) => self.status = Status::Draft,
         }
     }
 }
@@ -226,11 +220,11 @@ pub fn authorize(
 ) -> Result<Claims, CmsError> {
     let user = user.ok_or(CmsError::Unauthenticated)?;
     let editor = user.role == Role::Editor;
-    let writes = matches!(change, Change::Created { .. } | Change::Edited { .. });
+    let writes = matches!(change, Change::Created(_) | Change::Edited(_));
     if writes && user.role == Role::Reader {
         return Err(CmsError::Forbidden("readers cannot write"));
     }
-    if matches!(change, Change::Published | Change::Rejected { .. }) && !editor {
+    if matches!(change, Change::Published | Change::Rejected(_)) && !editor {
         return Err(CmsError::Forbidden("editors only"));
     }
     if article.is_some_and(|a| a.author != user.sub) && !editor {
@@ -239,11 +233,11 @@ pub fn authorize(
     Ok(user.clone())
 }
 
-/// Every workflow step is one command, dispatched through AllFrame's `CommandBus` by an authorized user.
+/// Every workflow step is one command, dispatched through AllFrame's `CommandBus` by an authorized user:
+/// the event it asks to append, and whether its author is an editor.
 pub struct ArticleCommand {
-    pub user: Claims,
-    pub article_id: String,
-    pub change: Change,
+    pub event: ArticleEvent,
+    pub editor: bool,
 }
 impl Command for ArticleCommand {}
 
@@ -256,44 +250,40 @@ pub struct Workflow {
 #[async_trait::async_trait]
 impl CommandHandler<ArticleCommand, ArticleEvent> for Workflow {
     async fn handle(&self, c: ArticleCommand) -> CommandResult<ArticleEvent> {
-        if let Change::Created { title, .. } | Change::Edited { title, .. } = &c.change {
-            if title.trim().is_empty() {
+        let event = c.event;
+        if let Change::Created(draft) | Change::Edited(draft) = &event.change {
+            if draft.title.trim().is_empty() {
                 let empty = ValidationError::new("title", "must not be empty");
                 return Err(CommandError::Validation(vec![empty]));
             }
         }
         // Read, check and append under the article's lock: AllFrame's `append` takes no expected version.
-        let _guard = self.locks.lock(&c.article_id).await;
-        let article = load(&self.store, &c.article_id).await;
+        let _guard = self.locks.lock(&event.article_id).await;
+        let article = load(&self.store, &event.article_id).await;
         let status = article.map_err(CommandError::Internal)?.map(|a| a.status);
-        let editor = c.user.role == Role::Editor;
-        match (&c.change, status) {
-            (Change::Created { .. }, None) => {}
-            (Change::Created { .. }, Some(_)) => {
-                return Err(CommandError::AlreadyExecuted("article exists".into()))
-            }
-            (_, None) => return Err(CommandError::NotFound(c.article_id)),
-            (Change::Edited { .. }, Some(Status::Published)) if !editor => {
-                let message = "a published article is edited by an editor";
-                return Err(CommandError::BusinessLogic(message.into()));
-            }
-            (Change::Edited { .. }, _)
-            | (Change::SubmittedForReview, Some(Status::Draft))
-            | (Change::Published | Change::Rejected { .. }, Some(Status::InReview)) => {}
-            (_, Some(status)) => {
-                let message = format!("not allowed while {status:?}");
-                return Err(CommandError::BusinessLogic(message));
-            }
-        }
-        let stream = stream(&c.article_id);
-        let event = ArticleEvent {
-            article_id: c.article_id,
-            by: c.user.sub,
-            change: c.change,
-        };
+        allowed(&event.change, status, c.editor)?;
+        let stream = stream(&event.article_id);
         let appended = self.store.append(&stream, vec![event.clone()]).await;
         appended.map_err(CommandError::Internal)?;
         Ok(vec![event])
+    }
+}
+
+/// Whether `change` may happen to an article in `status` (`None`: not created yet).
+fn allowed(change: &Change, status: Option<Status>, editor: bool) -> Result<(), CommandError> {
+    use CommandError::{AlreadyExecuted, BusinessLogic, NotFound};
+    match (change, status) {
+        (Change::Created(_), None) => Ok(()),
+        (Change::Created(_), Some(_)) => Err(AlreadyExecuted("article exists".into())),
+        (_, None) => Err(NotFound("no such article".into())),
+        (Change::Edited(_), Some(Status::Published)) if !editor => {
+            let message = "a published article is edited by an editor";
+            Err(BusinessLogic(message.into()))
+        }
+        (Change::Edited(_), _)
+        | (Change::SubmittedForReview, Some(Status::Draft))
+        | (Change::Published | Change::Rejected(_), Some(Status::InReview)) => Ok(()),
+        (_, Some(status)) => Err(BusinessLogic(format!("not allowed while {status:?}"))),
     }
 }
 
@@ -311,10 +301,8 @@ impl Cms {
 
     /// The article if `user` may see it, else `NotFound`.
     pub async fn visible(&self, user: Option<&Claims>, id: &str) -> Result<Article, CmsError> {
-        let article = self.load(id).await?;
-        article
-            .filter(|a| a.visible_to(user))
-            .ok_or(CmsError::NotFound)
+        let visible = self.load(id).await?.filter(|a| a.visible_to(user));
+        visible.ok_or(CmsError::NotFound)
     }
 
     /// Runs a workflow step as `user`: authorized first (401, 403), then the command (404, 409, 422).
@@ -326,12 +314,14 @@ impl Cms {
     ) -> Result<Article, CmsError> {
         let article = self.load(&article_id).await?;
         let user = authorize(user.as_ref(), article.as_ref(), &change)?;
+        let editor = user.role == Role::Editor;
         let id = article_id.clone();
-        let command = ArticleCommand {
-            user,
+        let event = ArticleEvent {
             article_id,
+            by: user.sub,
             change,
         };
+        let command = ArticleCommand { event, editor };
         self.commands.dispatch(command).await?;
         self.load(&id).await?.ok_or(CmsError::NotFound)
     }

@@ -1,20 +1,15 @@
 //! The GraphQL API (async-graphql; AllFrame's `GraphQLAdapter` serves nothing): the same workflow and read
-//! models as the REST API. The signed-in user (or none) is put into each request's data by `lib.rs`.
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Result, Schema};
-use demo_support::error::ApiError;
+//! models as the REST API; errors carry the REST error's code in `extensions.code` (demo-support's
+//! `graphql::error`). The signed-in user (or none) is put into each request's data by `lib.rs`.
+use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
+use demo_support::graphql::error as graphql_error;
 
-use crate::articles::{Article, Change, Claims, Cms, CmsError, Index};
+use crate::articles::{Article, Change, Claims, Cms, CmsError, Draft, Index, Reason};
 
 pub type CmsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 fn user(ctx: &Context<'_>) -> Option<Claims> {
     ctx.data_unchecked::<Option<Claims>>().clone()
-}
-
-/// A workflow error as a GraphQL error, with the REST error's code in `extensions.code`.
-fn graphql_error(e: CmsError) -> async_graphql::Error {
-    let code = e.status_code().1;
-    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
 }
 
 pub struct QueryRoot;
@@ -28,11 +23,8 @@ impl QueryRoot {
 
     /// One article with its version history, folded from its events.
     async fn article(&self, ctx: &Context<'_>, id: String) -> Result<Option<Article>> {
-        let found = ctx
-            .data_unchecked::<Cms>()
-            .visible(user(ctx).as_ref(), &id)
-            .await;
-        match found {
+        let cms = ctx.data_unchecked::<Cms>();
+        match cms.visible(user(ctx).as_ref(), &id).await {
             Err(CmsError::NotFound) => Ok(None),
             found => Ok(Some(found.map_err(graphql_error)?)),
         }
@@ -55,7 +47,7 @@ impl MutationRoot {
         body: String,
     ) -> Result<Article> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        run(ctx, id, Change::Created { title, body }).await
+        run(ctx, id, Change::Created(Draft { title, body })).await
     }
     async fn edit_article(
         &self,
@@ -64,7 +56,7 @@ impl MutationRoot {
         title: String,
         body: String,
     ) -> Result<Article> {
-        run(ctx, id, Change::Edited { title, body }).await
+        run(ctx, id, Change::Edited(Draft { title, body })).await
     }
     async fn submit_for_review(&self, ctx: &Context<'_>, id: String) -> Result<Article> {
         run(ctx, id, Change::SubmittedForReview).await
@@ -73,7 +65,7 @@ impl MutationRoot {
         run(ctx, id, Change::Published).await
     }
     async fn reject(&self, ctx: &Context<'_>, id: String, reason: String) -> Result<Article> {
-        run(ctx, id, Change::Rejected { reason }).await
+        run(ctx, id, Change::Rejected(Reason { reason })).await
     }
 }
 

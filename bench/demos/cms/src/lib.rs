@@ -3,7 +3,7 @@
 //! From AllFrame (allframe-core, features `cqrs`, `auth-jwt`): `EventStore` (in-memory) + `Aggregate`
 //! (articles and their version history), `CommandBus` (the publishing workflow), `ProjectionRegistry` +
 //! `Projection` (the article index), `auth::JwtValidator` + `JwtConfig` + `extract_bearer_token` (roles from
-//! JWT claims), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (OpenAPI 3.1 of the REST API),
+//! JWT claims, through demo-support's `auth`), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (OpenAPI 3.1 of the REST API),
 //! `router::graphiql_html` (the GraphiQL page).
 //! From other crates: axum 0.8 (HTTP, multipart uploads), async-graphql 7 (the GraphQL API and its SDL;
 //! AllFrame's GraphQL adapters serve nothing), demo-support (JSON errors and extractors, token signing,
@@ -11,28 +11,20 @@
 pub mod articles;
 pub mod graphql;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::{collections::HashMap, sync::Arc, sync::RwLock, time::Duration};
 
-use allframe_core::auth::{extract_bearer_token, AuthError, JwtConfig, JwtValidator};
 use allframe_core::cqrs::{CommandBus, EventStore, ProjectionRegistry};
-use allframe_core::router::{graphiql_html, GraphiQLConfig, OpenApiGenerator, RouteMetadata};
 use articles::*;
-use async_graphql::http::MultipartOptions;
 use async_graphql_axum::GraphQLResponse;
-use axum::body::Bytes;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Multipart, State};
-use axum::http::{header, request::Parts, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::extract::{multipart::MultipartRejection, rejection::BytesRejection};
+use axum::extract::{FromRef, Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{body::Bytes, routing::get, routing::post, Router};
+use demo_support::auth::{self, Auth, Login, User};
 use demo_support::extract::{Json, Path};
-use demo_support::jwt::{self, JwtError};
-use demo_support::openapi;
-use serde::Deserialize;
+use demo_support::upload::{self, Image};
+use demo_support::{apidoc, graphql as endpoint, jwt::JwtError, openapi::RouteDoc};
 use serde_json::{json, Value};
 
 /// The `iss` and `aud` of this app's tokens (required and checked).
@@ -50,11 +42,9 @@ pub struct Config {
 impl Config {
     /// `JWT_SECRET` (required; e.g. `JWT_SECRET=$(openssl rand -hex 32)`); uploads up to 1 MiB.
     pub fn from_env() -> Result<Config, JwtError> {
-        let jwt_secret = std::env::var(jwt::SECRET_VAR).map_err(|_| JwtError::MissingSecret)?;
-        let max_upload_bytes = 1 << 20;
         Ok(Config {
-            jwt_secret,
-            max_upload_bytes,
+            jwt_secret: auth::secret_from_env()?,
+            max_upload_bytes: 1 << 20,
         })
     }
 }
@@ -67,32 +57,16 @@ pub const USERS: [(&str, Role); 4] = [
     ("rita", Role::Reader),
 ];
 
-type Media = Arc<RwLock<HashMap<String, (&'static str, Bytes)>>>;
+type Media = Arc<RwLock<HashMap<String, Image>>>;
 
-#[derive(Clone)]
+/// The state; the `User<Claims>` extractor finds its `Auth` here.
+#[derive(Clone, FromRef)]
 pub struct AppState {
     cms: Cms,
     index: Index,
-    validator: Arc<JwtValidator<Claims>>,
-    tokens: jwt::JwtConfig,
-    config: Config,
+    auth: Auth<Claims>,
     media: Media,
     schema: graphql::CmsSchema,
-}
-
-/// The caller: `None` without an Authorization header; a bad or expired token is a 401.
-pub struct User(pub Option<Claims>);
-
-impl FromRequestParts<AppState> for User {
-    type Rejection = CmsError;
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, CmsError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(User(None));
-        };
-        let token = value.to_str().ok().and_then(extract_bearer_token);
-        let not_bearer = AuthError::InvalidToken("expected Authorization: Bearer".into());
-        Ok(User(Some(s.validator.validate(token.ok_or(not_bearer)?)?)))
-    }
 }
 
 type ApiResult = Result<Response, CmsError>;
@@ -101,166 +75,109 @@ fn ok(status: StatusCode, body: impl serde::Serialize) -> ApiResult {
     Ok((status, Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    username: String,
-    password: String,
-}
-
 async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> ApiResult {
-    let password = format!("{}-password", b.username);
-    let user = USERS.iter().find(|(name, _)| *name == b.username);
-    let user = user.filter(|_| b.password == password);
+    let user = USERS.iter().find(|(name, _)| b.is(name));
     let (sub, role) = user.ok_or(CmsError::BadCredentials)?;
     let role_name = json!(role);
     let role_name = role_name.as_str().unwrap_or_default();
-    let token = s.tokens.mint(sub, role_name, Duration::from_secs(3600))?;
+    let token = s.auth.mint(sub, role_name, Duration::from_secs(3600))?;
     ok(StatusCode::OK, json!({"token": token, "role": role}))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Draft {
-    title: String,
-    body: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    reason: String,
-}
-
-async fn create(State(s): State<AppState>, User(u): User, Json(d): Json<Draft>) -> ApiResult {
+async fn create(s: State<AppState>, User(u): User<Claims>, Json(d): Json<Draft>) -> ApiResult {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let Draft { title, body } = d;
-    let change = Change::Created { title, body };
-    ok(StatusCode::CREATED, s.cms.act(u, id, change).await?)
+    let article = s.cms.act(u, id, Change::Created(d)).await?;
+    ok(StatusCode::CREATED, article)
 }
 
 async fn edit(
     s: State<AppState>,
-    u: User,
+    User(u): User<Claims>,
     Path(id): Path<String>,
     Json(d): Json<Draft>,
 ) -> ApiResult {
-    let Draft { title, body } = d;
-    let change = Change::Edited { title, body };
-    ok(StatusCode::OK, s.cms.act(u.0, id, change).await?)
+    ok(StatusCode::OK, s.cms.act(u, id, Change::Edited(d)).await?)
 }
 
-async fn submit(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
+async fn submit(s: State<AppState>, User(u): User<Claims>, Path(id): Path<String>) -> ApiResult {
     let article = s.cms.act(u, id, Change::SubmittedForReview).await?;
     ok(StatusCode::OK, article)
 }
 
-async fn publish(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
+async fn publish(s: State<AppState>, User(u): User<Claims>, Path(id): Path<String>) -> ApiResult {
     ok(StatusCode::OK, s.cms.act(u, id, Change::Published).await?)
 }
 
 async fn reject(
     s: State<AppState>,
-    u: User,
+    User(u): User<Claims>,
     Path(id): Path<String>,
     Json(r): Json<Reason>,
 ) -> ApiResult {
-    let change = Change::Rejected { reason: r.reason };
-    ok(StatusCode::OK, s.cms.act(u.0, id, change).await?)
+    ok(StatusCode::OK, s.cms.act(u, id, Change::Rejected(r)).await?)
 }
 
-async fn list(State(s): State<AppState>, User(u): User) -> ApiResult {
+async fn list(State(s): State<AppState>, User(u): User<Claims>) -> ApiResult {
     ok(StatusCode::OK, s.index.visible(u.as_ref()))
 }
 
-async fn read(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
+async fn read(s: State<AppState>, User(u): User<Claims>, Path(id): Path<String>) -> ApiResult {
     ok(StatusCode::OK, s.cms.visible(u.as_ref(), &id).await?)
 }
 
-async fn versions(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
+async fn versions(s: State<AppState>, User(u): User<Claims>, Path(id): Path<String>) -> ApiResult {
     let article = s.cms.visible(u.as_ref(), &id).await?;
     ok(StatusCode::OK, article.versions)
 }
 
-async fn events(State(s): State<AppState>, User(u): User, Path(id): Path<String>) -> ApiResult {
+async fn events(s: State<AppState>, User(u): User<Claims>, Path(id): Path<String>) -> ApiResult {
     s.cms.visible(u.as_ref(), &id).await?;
     let events = s.cms.store.get_events(&stream(&id)).await;
     ok(StatusCode::OK, events.map_err(CmsError::Internal)?)
 }
 
-/// The media type, from the file's first bytes (the declared type must agree).
-fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    let signatures: [(&[u8], &str); 3] = [
-        (b"\x89PNG\r\n\x1a\n", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF8", "image/gif"),
-    ];
-    let found = signatures
-        .into_iter()
-        .find(|(magic, _)| bytes.starts_with(magic));
-    found.map(|(_, mime)| mime)
-}
-
-/// One multipart field `file`: an image (PNG, JPEG or GIF), by a signed-in author or editor; the body
-/// limit (`max_upload_bytes`) bounds it.
+/// One multipart field `file`: an image (PNG, JPEG or GIF, sniffed by demo-support), by a signed-in
+/// author or editor (checked before the body is read); the body limit (`max_upload_bytes`) bounds it.
 async fn upload(
     State(s): State<AppState>,
-    User(u): User,
+    User(u): User<Claims>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult {
     let user = u.ok_or(CmsError::Unauthenticated)?;
     if user.role == Role::Reader {
         return Err(CmsError::Forbidden("authors and editors only"));
     }
-    let mut multipart = multipart?;
-    while let Some(field) = multipart.next_field().await? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let declared = field.content_type().map(str::to_owned);
-        let bytes = field.bytes().await?;
-        let mime = sniff(&bytes).filter(|m| declared.as_deref().is_none_or(|d| d == *m));
-        let mime = mime.ok_or(CmsError::NotAnImage)?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let size = bytes.len();
-        s.media.write().unwrap().insert(id.clone(), (mime, bytes));
-        let url = format!("/media/{id}");
-        let media = json!({"id": id, "content_type": mime, "size": size, "url": url});
-        return ok(StatusCode::CREATED, media);
-    }
-    Err(CmsError::Invalid("no multipart field named `file`".into()))
+    let image = upload::image(multipart, "file").await?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let url = format!("/media/{id}");
+    let size = image.bytes.len();
+    let media = json!({"id": id, "content_type": image.content_type, "size": size, "url": url});
+    s.media.write().unwrap().insert(id, image);
+    ok(StatusCode::CREATED, media)
 }
 
 async fn media(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let media = s.media.read().unwrap();
-    let (mime, bytes) = media.get(&id).ok_or(CmsError::NotFound)?;
-    Ok(([(header::CONTENT_TYPE, *mime)], bytes.clone()).into_response())
+    let image = media.get(&id).ok_or(CmsError::NotFound)?;
+    let content_type = [(header::CONTENT_TYPE, image.content_type)];
+    Ok((content_type, image.bytes.clone()).into_response())
 }
 
-/// `POST /graphql`, JSON or multipart. The body is read under the app's body limit (async-graphql-axum's
-/// `GraphQLRequest` reads any length and writes multipart files to disk); multipart requests (uploads)
-/// are for signed-in editors only.
+/// `POST /graphql`, JSON or multipart, read under the app's body limit; multipart requests (uploads,
+/// one file) are for signed-in editors only, refused before the body is parsed.
 async fn graphql(
     State(s): State<AppState>,
-    User(u): User,
+    User(u): User<Claims>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<GraphQLResponse, CmsError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if content_type.is_some_and(|t| t.starts_with("multipart/")) {
+    if endpoint::is_multipart(&headers) {
         let user = u.as_ref().ok_or(CmsError::Unauthenticated)?;
         if user.role != Role::Editor {
             return Err(CmsError::Forbidden("GraphQL uploads are for editors"));
         }
     }
-    let limit = s.config.max_upload_bytes;
-    let options = MultipartOptions::default()
-        .max_file_size(limit)
-        .max_num_files(1);
-    let body = body?;
-    let request = async_graphql::http::receive_body(content_type, body.as_ref(), options).await?;
+    let request = endpoint::receive(&headers, body, 1).await?;
     Ok(s.schema.execute(request.data(u)).await.into())
 }
 
@@ -282,92 +199,54 @@ pub const API: [&str; 14] = [
     "POST /graphql 200 400 401 403 413 | GraphQL, JSON or multipart (SDL: /graphql/schema.graphql)",
 ];
 
-/// The OpenAPI 3.1 document: AllFrame's `OpenApiGenerator` writes the paths (and one `200` each); the
-/// statuses each operation answers, its JSON body and its bearer security are added here.
+/// The OpenAPI 3.1 document, generated by AllFrame's `OpenApiGenerator` (through demo-support's
+/// `apidoc`) with each operation's statuses, JSON body and bearer security (the writes).
 pub fn openapi() -> Value {
-    let strings = |fields: &[&str]| {
-        let properties: serde_json::Map<_, _> = fields
-            .iter()
-            .map(|f| (f.to_string(), json!({"type": "string"})))
-            .collect();
-        json!({"type": "object", "required": fields, "properties": properties})
-    };
-    let mut router = allframe_core::router::Router::new();
-    for row in API.map(openapi::parse) {
-        let route = RouteMetadata::new(row.path, row.method, "rest");
-        let route = route.with_description(row.description);
-        let body = match (row.method, row.path) {
-            ("POST", "/login") => Some(strings(&["username", "password"])),
-            ("POST", "/articles") | ("PUT", _) => Some(strings(&["title", "body"])),
-            ("POST", "/articles/{id}/reject") => Some(strings(&["reason"])),
-            _ => None,
-        };
-        router.add_route(match body {
-            Some(schema) => route.with_request_schema(schema),
-            None => route,
-        });
-    }
+    let draft = apidoc::strings(&["title", "body"]);
+    let bodies = [
+        ("POST /login", apidoc::strings(&["username", "password"])),
+        ("POST /articles", draft.clone()),
+        ("PUT /articles/{id}", draft),
+        ("POST /articles/{id}/reject", apidoc::strings(&["reason"])),
+    ];
     let version = env!("CARGO_PKG_VERSION");
-    let mut doc = OpenApiGenerator::new("AllFrame CMS demo", version).generate(&router);
-    openapi::document_all(&mut doc, &API);
-    for row in API.map(openapi::parse) {
-        if row.method != "GET" && !matches!(row.path, "/login" | "/graphql") {
-            let operation = &mut doc["paths"][row.path][row.method.to_lowercase()];
-            operation["security"] = json!([{"bearer": []}]);
-        }
-    }
-    doc["components"]["securitySchemes"]["bearer"] = json!({"type": "http", "scheme": "bearer"});
+    let mut doc = apidoc::generate("AllFrame CMS demo", version, &API, &bodies);
+    let writes = |r: &RouteDoc| r.method != "GET" && !matches!(r.path, "/login" | "/graphql");
+    apidoc::bearer(&mut doc, &API, writes);
     doc
 }
 
 /// The app; `Err` if the JWT secret is unusable (shorter than 32 bytes).
 pub async fn app(config: Config) -> Result<Router, JwtError> {
-    let secret = config.jwt_secret.clone();
-    let tokens = jwt::JwtConfig::new(secret.as_bytes())?
-        .with_issuer(ISSUER)
-        .with_audience(AUDIENCE);
-    let validation = JwtConfig::hs256(secret)
-        .with_issuer(ISSUER)
-        .with_audience(AUDIENCE);
-    let validator = Arc::new(JwtValidator::new(validation));
+    let auth = Auth::new(&config.jwt_secret, ISSUER, AUDIENCE)?;
     let store = EventStore::new();
     let index = Index::default();
     let projections = ProjectionRegistry::new(store.clone());
     projections.register("articles", index.clone()).await;
     let commands = CommandBus::new();
     let locks = Default::default();
-    commands
-        .register(Workflow {
-            store: store.clone(),
-            locks,
-        })
-        .await;
+    let workflow = Workflow {
+        store: store.clone(),
+        locks,
+    };
+    commands.register(workflow).await;
     let cms = Cms { commands, store };
+    seed(&cms, &auth).await;
+    let rebuilt = projections.rebuild_all().await;
+    rebuilt.expect("the in-memory store reads");
+    let subscribed = projections.start_subscription().await;
+    subscribed.expect("the in-memory store accepts subscribers");
     let schema = graphql::schema(cms.clone(), index.clone());
     let sdl = schema.sdl();
+    let spec = openapi();
+    let graphiql = endpoint::graphiql("AllFrame CMS", None);
     let state = AppState {
         cms,
         index,
-        validator,
-        tokens,
-        config,
+        auth,
         media: Media::default(),
         schema,
     };
-    seed(&state).await;
-    projections
-        .rebuild_all()
-        .await
-        .expect("the in-memory store reads");
-    projections
-        .start_subscription()
-        .await
-        .expect("the in-memory store accepts subscribers");
-    let spec = openapi();
-    let page = graphiql_html(
-        &GraphiQLConfig::new().endpoint_url("/graphql"),
-        "AllFrame CMS",
-    );
     Ok(Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", post(login))
@@ -380,38 +259,21 @@ pub async fn app(config: Config) -> Result<Router, JwtError> {
         .route("/articles/{id}/events", get(events))
         .route("/media", post(upload))
         .route("/media/{id}", get(media))
-        .route(
-            "/graphql",
-            get(move || std::future::ready(Html(page.clone()))).post(graphql),
-        )
-        .route(
-            "/graphql/schema.graphql",
-            get(move || std::future::ready(sdl.clone())),
-        )
-        .route(
-            "/openapi.json",
-            get(move || std::future::ready(Json(spec.clone()))),
-        )
+        .route("/graphql", graphiql.post(graphql))
+        .route("/graphql/schema.graphql", endpoint::sdl(sdl))
+        .route("/openapi.json", get(move || async move { Json(spec) }))
         .with_state(state))
 }
 
-/// One published article from the start: the editor writes, submits and publishes `welcome`.
-async fn seed(s: &AppState) {
-    let eve = Claims {
-        sub: "eve".into(),
-        role: Role::Editor,
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        exp: 0,
-    };
+/// One published article from the start: the editor eve signs in, writes, submits and publishes `welcome`.
+async fn seed(cms: &Cms, auth: &Auth<Claims>) {
+    let token = auth.mint("eve", "editor", Duration::from_secs(60));
+    let eve = auth.validate(&token.expect("signs")).expect("valid");
     let title = "Welcome".to_string();
     let body = "The first article of this CMS.".to_string();
-    for change in [
-        Change::Created { title, body },
-        Change::SubmittedForReview,
-        Change::Published,
-    ] {
-        let step = s.cms.act(Some(eve.clone()), "welcome".into(), change).await;
+    let created = Change::Created(Draft { title, body });
+    for change in [created, Change::SubmittedForReview, Change::Published] {
+        let step = cms.act(Some(eve.clone()), "welcome".into(), change).await;
         step.expect("a new store has no `welcome` yet");
     }
 }

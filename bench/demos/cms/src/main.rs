@@ -5,11 +5,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if let Err(e) = run().await {
-        eprintln!("cms: {e}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    demo_support::startup::exit("cms", run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
