@@ -3,7 +3,7 @@
 //! From AllFrame (allframe-core, features `cqrs`, `auth-jwt`): `EventStore` (in-memory; the message log is
 //! event-sourced) and `EventStore::subscribe` (feeds live delivery), `CommandBus` (create channel, post
 //! message), `QueryBus` (message history), `ProjectionRegistry` + `Projection` (channel directory),
-//! `auth::JwtValidator` + `JwtConfig` + `extract_bearer_token` (sign-in), `router::graphiql_html` (the page).
+//! `auth::JwtValidator` + `JwtConfig` + `extract_bearer_token` (sign-in, through demo-support's `auth`), `router::graphiql_html` (the page).
 //! From other crates: async-graphql 7 + async-graphql-axum (GraphQL, subscriptions over WebSocket with the
 //! graphql-transport-ws / graphql-ws protocols, SDL — AllFrame has no subscriptions or WebSockets), axum 0.8
 //! (HTTP, WebSocket upgrade), demo-support (JSON errors and extractors, token signing, serving), tokio
@@ -11,29 +11,25 @@
 pub mod chat;
 pub mod schema;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use allframe_core::auth::{extract_bearer_token, AuthError, JwtConfig, JwtValidator};
 use allframe_core::cqrs::{CommandBus, EventStore, ProjectionRegistry, QueryBus};
-use allframe_core::router::{graphiql_html, GraphiQLConfig};
-use async_graphql::futures_util::{SinkExt, StreamExt};
-use async_graphql::{http::ALL_WEBSOCKET_PROTOCOLS, Data, Schema};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, State};
-use axum::http::{header, request::Parts, StatusCode};
-use axum::response::{Html, Response};
+use async_graphql::{Data, Schema};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse};
+use axum::extract::ws::WebSocket;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use chat::*;
+use demo_support::auth::{self, Auth, Login, TokenError, User};
 use demo_support::error::ApiError;
 use demo_support::extract::{Json, Path};
-use demo_support::jwt::{self, JwtError};
+use demo_support::graphql::{self as endpoint, Upgrade};
+use demo_support::jwt::JwtError;
 use schema::{MutationRoot, QueryRoot, SubscriptionRoot};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 
@@ -55,7 +51,7 @@ impl Config {
     /// `JWT_SECRET` (required; e.g. `JWT_SECRET=$(openssl rand -hex 32)`).
     pub fn from_env() -> Result<Config, JwtError> {
         Ok(Config {
-            jwt_secret: std::env::var(jwt::SECRET_VAR).map_err(|_| JwtError::MissingSecret)?,
+            jwt_secret: auth::secret_from_env()?,
             init_timeout: Duration::from_secs(3),
             live_buffer: 1024,
         })
@@ -69,16 +65,10 @@ pub const USERS: [&str; 3] = ["alice", "bob", "carol"];
 pub enum ChatError {
     #[error("unknown user or wrong password")]
     BadCredentials,
-    #[error("{0}")]
-    Token(#[from] AuthError),
     #[error(transparent)]
-    Jwt(#[from] JwtError),
+    Token(#[from] TokenError),
     #[error("no such channel")]
     NoChannel,
-    #[error("expected Sec-WebSocket-Protocol graphql-transport-ws or graphql-ws")]
-    Protocol,
-    #[error("{0}")]
-    NotUpgrade(#[from] WebSocketUpgradeRejection),
     #[error("{0}")]
     Internal(String),
 }
@@ -87,14 +77,8 @@ impl ApiError for ChatError {
     fn status_code(&self) -> (StatusCode, &'static str) {
         match self {
             ChatError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            ChatError::Token(AuthError::TokenExpired) => {
-                (StatusCode::UNAUTHORIZED, "expired_token")
-            }
-            ChatError::Token(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            ChatError::Jwt(e) => e.status_code(),
+            ChatError::Token(e) => e.status_code(),
             ChatError::NoChannel => (StatusCode::NOT_FOUND, "channel_not_found"),
-            ChatError::Protocol => (StatusCode::BAD_REQUEST, "websocket_protocol"),
-            ChatError::NotUpgrade(r) => (r.status(), "not_a_websocket_upgrade"),
             ChatError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -102,44 +86,22 @@ impl ApiError for ChatError {
 
 demo_support::json_error!(ChatError);
 
-#[derive(Clone)]
+/// The state; the `User<Claims>` extractor finds its `Auth` here.
+#[derive(Clone, FromRef)]
 pub struct AppState {
     schema: schema::ChatSchema,
     queries: QueryBus,
     presence: Presence,
-    validator: Arc<JwtValidator<Claims>>,
-    tokens: jwt::JwtConfig,
+    auth: Auth<Claims>,
     config: Config,
 }
 
-/// The caller: `None` without an Authorization header; a bad or expired token is a 401.
-pub struct User(pub Option<Claims>);
-
-impl FromRequestParts<AppState> for User {
-    type Rejection = ChatError;
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ChatError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(User(None));
-        };
-        let token = value.to_str().ok().and_then(extract_bearer_token);
-        let not_bearer = AuthError::InvalidToken("expected Authorization: Bearer".into());
-        let claims = s.validator.validate(token.ok_or(not_bearer)?)?;
-        Ok(User(Some(claims)))
-    }
-}
-
-#[derive(Deserialize)]
-pub struct Login {
-    username: String,
-    password: String,
-}
-
 async fn login(State(s): State<AppState>, Json(b): Json<Login>) -> Result<Json<Value>, ChatError> {
-    if !USERS.contains(&b.username.as_str()) || b.password != format!("{}-password", b.username) {
+    if !USERS.iter().any(|name| b.is(name)) {
         return Err(ChatError::BadCredentials);
     }
     let hour = Duration::from_secs(3600);
-    let token = s.tokens.mint(&b.username, "member", hour)?;
+    let token = s.auth.mint(&b.username, "member", hour)?;
     Ok(Json(json!({ "token": token })))
 }
 
@@ -157,40 +119,29 @@ async fn history(
 /// `GraphQLRequest` reads a body of any length).
 async fn graphql(
     State(s): State<AppState>,
-    User(u): User,
+    User(u): User<Claims>,
     Json(req): Json<async_graphql::Request>,
 ) -> GraphQLResponse {
     s.schema.execute(req.data(u)).await.into()
 }
 
-async fn websocket(
-    State(s): State<AppState>,
-    protocol: Result<GraphQLProtocol, StatusCode>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ChatError> {
-    let protocol = protocol.map_err(|_| ChatError::Protocol)?;
-    // Client messages are small GraphQL operations: 64 KiB at most (axum's default is 64 MiB).
-    let upgrade = upgrade?
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .max_message_size(64 << 10);
-    Ok(upgrade.on_upgrade(move |socket| subscriptions(s, socket, protocol)))
+/// `GET /graphql/ws`: graphql-transport-ws or graphql-ws (else a JSON 400), messages up to 64 KiB.
+async fn websocket(State(s): State<AppState>, upgrade: Upgrade) -> Response {
+    upgrade.on_upgrade(move |socket, protocol| subscriptions(s, socket, protocol))
 }
 
 /// One subscription WebSocket. Its `connection_init` payload carries `{"token": "..."}`, validated by
 /// AllFrame's `JwtValidator`; the user counts as online until the socket closes. Without a
-/// `connection_init` within `init_timeout` it is closed with 4408, as graphql-transport-ws says.
+/// `connection_init` within `init_timeout` demo-support closes it with 4408, as graphql-transport-ws says.
 async fn subscriptions(s: AppState, socket: WebSocket, protocol: GraphQLProtocol) {
     let user = Arc::new(Mutex::new(None::<String>));
-    let initialised = Arc::new(AtomicBool::new(false));
     let on_init = {
         let user = user.clone();
-        let initialised = initialised.clone();
-        let validator = s.validator.clone();
+        let auth = s.auth.clone();
         let presence = s.presence.clone();
         move |payload: Value| async move {
-            initialised.store(true, Ordering::SeqCst);
             let token = payload["token"].as_str().ok_or("no token")?;
-            let claims = validator.validate(token)?;
+            let claims = auth.validate(token)?;
             presence.join(&claims.sub);
             *user.lock().unwrap() = Some(claims.sub.clone());
             let mut data = Data::default();
@@ -198,29 +149,8 @@ async fn subscriptions(s: AppState, socket: WebSocket, protocol: GraphQLProtocol
             Ok(data)
         }
     };
-    let (mut sink, stream) = socket.split();
-    let timed_out = {
-        let schema = s.schema.clone();
-        let served = GraphQLWebSocket::new_with_pair(&mut sink, stream, schema, protocol)
-            .on_connection_init(on_init)
-            .serve();
-        let deadline = async {
-            tokio::time::sleep(s.config.init_timeout).await;
-            if initialised.load(Ordering::SeqCst) {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            _ = served => false,
-            _ = deadline => true,
-        }
-    };
-    if timed_out {
-        let reason = "Connection initialisation timeout".into();
-        let frame = CloseFrame { code: 4408, reason };
-        let close = axum::extract::ws::Message::Close(Some(frame));
-        let _ = sink.send(close).await;
-    }
+    let timeout = s.config.init_timeout;
+    endpoint::serve_ws(socket, s.schema.clone(), protocol, timeout, on_init).await;
     let user = user.lock().unwrap().take();
     if let Some(user) = user {
         s.presence.leave(&user);
@@ -229,14 +159,8 @@ async fn subscriptions(s: AppState, socket: WebSocket, protocol: GraphQLProtocol
 
 /// The app; `Err` if the JWT secret is unusable (shorter than 32 bytes).
 pub async fn app(config: Config) -> Result<Router, JwtError> {
-    let tokens = jwt::JwtConfig::new(config.jwt_secret.as_bytes())?
-        .with_issuer(ISSUER)
-        .with_audience(AUDIENCE);
     // AllFrame checks `iss` and `aud` only when a token has them; `Claims` makes them required.
-    let validation = JwtConfig::hs256(config.jwt_secret.clone())
-        .with_issuer(ISSUER)
-        .with_audience(AUDIENCE);
-    let validator = Arc::new(JwtValidator::new(validation));
+    let auth = Auth::new(&config.jwt_secret, ISSUER, AUDIENCE)?;
     let store = EventStore::new();
     let directory = Directory::default();
     let projections = ProjectionRegistry::new(store.clone());
@@ -274,29 +198,21 @@ pub async fn app(config: Config) -> Result<Router, JwtError> {
         .data(live)
         .finish();
     let sdl = schema.sdl();
-    let page = GraphiQLConfig::new()
-        .endpoint_url("/graphql")
-        .subscription_url("/graphql/ws");
-    let page = graphiql_html(&page, "AllFrame chat");
-    let graphiql = move || std::future::ready(Html(page.clone()));
     let state = AppState {
         schema,
         queries,
         presence,
-        validator,
-        tokens,
+        auth,
         config,
     };
+    let graphiql = endpoint::graphiql("AllFrame chat", Some("/graphql/ws"));
     Ok(Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", post(login))
         .route("/channels/{name}/messages", get(history))
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", graphiql.post(graphql))
         .route("/graphql/ws", get(websocket))
-        .route(
-            "/graphql/schema.graphql",
-            get(move || std::future::ready(sdl.clone())),
-        )
+        .route("/graphql/schema.graphql", endpoint::sdl(sdl))
         .with_state(state))
 }
 

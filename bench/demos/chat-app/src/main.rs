@@ -5,11 +5,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if let Err(e) = run().await {
-        eprintln!("chat-app: {e}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    demo_support::startup::exit("chat-app", run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
