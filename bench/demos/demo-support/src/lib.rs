@@ -131,3 +131,11 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+// For the saga demos (banking-system, ecommerce-api): checked money, event-store helpers for command
+// handlers, and the saga runner.
+#[cfg(feature = "cqrs")]
+pub mod events;
+pub mod money;
+#[cfg(feature = "cqrs")]
+pub mod saga;

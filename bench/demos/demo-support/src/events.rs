@@ -1,0 +1,52 @@
+//! What a command handler does around AllFrame's `EventStore` (feature `cqrs`): name a stream, fold an
+//! aggregate from it, refuse a command whose stream already exists, append one event.
+use allframe_core::cqrs::{
+    Aggregate, CommandError, CommandResult, Event, EventStore, EventStoreBackend, ValidationError,
+};
+
+/// A stream name (AllFrame aggregate id): `stream("account", "bob")` is `account-bob`.
+pub fn stream(kind: &str, id: &str) -> String {
+    format!("{kind}-{id}")
+}
+
+/// An AllFrame `Aggregate` rebuilt from its stream.
+pub fn fold<A: Aggregate>(events: &[A::Event]) -> A {
+    let mut aggregate = A::default();
+    events.iter().for_each(|e| aggregate.apply_event(e));
+    aggregate
+}
+
+/// The client's own id if it gave one (so it can ask for the outcome later), else a new one.
+pub fn new_id(given: Option<String>) -> String {
+    given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// A refused field: `CommandError::Validation` with one error.
+pub fn invalid(field: &str, message: &str) -> CommandError {
+    CommandError::Validation(vec![ValidationError::new(field, message)])
+}
+
+/// Appends `event` to `stream_name` and returns it, as a `CommandHandler` does.
+pub async fn append<E: Event, B: EventStoreBackend<E>>(
+    store: &EventStore<E, B>,
+    stream_name: &str,
+    event: E,
+) -> CommandResult<E> {
+    let stored = store.append(stream_name, vec![event.clone()]).await;
+    stored.map_err(CommandError::Internal)?;
+    Ok(vec![event])
+}
+
+/// `AlreadyExecuted("WHAT exists")` if `stream_name` has events. Call it holding the stream's lock
+/// ([`crate::locks::KeyedLocks`]), before the append that creates the stream.
+pub async fn ensure_new<E: Event, B: EventStoreBackend<E>>(
+    store: &EventStore<E, B>,
+    stream_name: &str,
+    what: &str,
+) -> Result<(), CommandError> {
+    let known = store.get_events(stream_name).await;
+    match known.map_err(CommandError::Internal)?.is_empty() {
+        true => Ok(()),
+        false => Err(CommandError::AlreadyExecuted(format!("{what} exists"))),
+    }
+}
