@@ -1,9 +1,21 @@
 //! Events and the account aggregate (AllFrame `Event`, `Aggregate`).
 use allframe_core::cqrs::{Aggregate, Event, EventStore, EventTypeName, SqliteEventStoreBackend};
 use axum::http::StatusCode;
+use demo_support::events::{fold, stream};
+use demo_support::saga::{self, Failure};
 use serde::{Deserialize, Serialize};
 
 pub type Store = EventStore<BankEvent, SqliteEventStoreBackend<BankEvent>>;
+
+/// An account as opened: the body of `POST /accounts` and of its `AccountOpened` event.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    pub account_id: String,
+    pub owner: String,
+    #[serde(default)]
+    pub external: bool,
+}
 
 /// Money into or out of one account; `transfer_id` is empty for a deposit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,11 +37,7 @@ pub struct TransferRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BankEvent {
-    AccountOpened {
-        account_id: String,
-        owner: String,
-        external: bool,
-    },
+    AccountOpened(Opening),
     Deposited(Movement),
     TransferRequested(TransferRequest),
     Debited(Movement),
@@ -47,13 +55,23 @@ pub enum BankEvent {
     },
     TransferFailed {
         transfer_id: String,
-        step: String,
-        kind: Cause,
-        reason: String,
+        #[serde(flatten)]
+        failure: Failure<Cause>,
     },
 }
 impl EventTypeName for BankEvent {}
 impl Event for BankEvent {}
+
+impl BankEvent {
+    /// The transfer whose outcome this event is.
+    pub fn outcome_of(&self) -> Option<&str> {
+        match self {
+            BankEvent::TransferCompleted { transfer_id }
+            | BankEvent::TransferFailed { transfer_id, .. } => Some(transfer_id),
+            _ => None,
+        }
+    }
+}
 
 /// Why a transfer failed, as its `TransferFailed` event stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -73,6 +91,11 @@ pub enum Cause {
     Internal,
 }
 
+impl saga::Cause for Cause {
+    const TIMEOUT: Self = Cause::Timeout;
+    const INTERNAL: Self = Cause::Internal;
+}
+
 impl Cause {
     pub fn status(self) -> StatusCode {
         match self {
@@ -84,15 +107,10 @@ impl Cause {
     }
 }
 
-pub fn stream(kind: &str, id: &str) -> String {
-    format!("{kind}-{id}")
-}
-
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Account {
-    pub account_id: String,
-    pub owner: String,
-    pub external: bool,
+    #[serde(flatten)]
+    pub opening: Opening,
     pub balance_cents: i64,
 }
 
@@ -101,15 +119,7 @@ impl Aggregate for Account {
     fn apply_event(&mut self, event: &BankEvent) {
         // Every movement was checked against the balance before it was stored: none saturates.
         match event {
-            BankEvent::AccountOpened {
-                account_id,
-                owner,
-                external,
-            } => {
-                self.account_id = account_id.clone();
-                self.owner = owner.clone();
-                self.external = *external;
-            }
+            BankEvent::AccountOpened(opening) => self.opening = opening.clone(),
             BankEvent::Deposited(m) | BankEvent::Credited(m) | BankEvent::DebitReversed(m) => {
                 self.balance_cents = self.balance_cents.saturating_add_unsigned(m.amount_cents);
             }
@@ -123,9 +133,6 @@ impl Aggregate for Account {
 
 /// The account folded from its stream; `None` if it was never opened.
 pub async fn account(store: &Store, id: &str) -> Result<Option<Account>, String> {
-    let mut account = Account::default();
-    for event in store.get_events(&stream("account", id)).await? {
-        account.apply_event(&event);
-    }
-    Ok(Some(account).filter(|a| !a.account_id.is_empty()))
+    let events = store.get_events(&stream("account", id)).await?;
+    Ok(Some(fold::<Account>(&events)).filter(|a| !a.opening.account_id.is_empty()))
 }

@@ -1,13 +1,15 @@
 //! The transfer saga's steps, debit → fraud check → credit (AllFrame `OrchestratorSagaStep`). Each
 //! step writes its own events, so the audit trail keeps what a failed saga did and undid (the
 //! orchestrator discards a failed saga's events).
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use allframe_core::cqrs::OrchestratorSagaStep;
-use demo_support::{locks::KeyedLocks, tasks::Busy};
+use demo_support::events::stream;
+use demo_support::saga::{Blame, Failure};
+use demo_support::{money, tasks::Busy};
 
-use crate::domain::{account, stream, BankEvent, Cause, Movement, Store, TransferRequest};
-use crate::Config;
+use crate::domain::{account, BankEvent, Cause, Movement, TransferRequest};
+use crate::Bank;
 
 pub const STEPS: [&str; 3] = ["debit-source", "fraud-check", "credit-destination"];
 pub const DEBIT: usize = 0;
@@ -18,16 +20,22 @@ pub const CREDIT: usize = 2;
 #[derive(Clone)]
 pub struct Transfer {
     pub request: TransferRequest,
-    pub store: Store,
-    pub locks: KeyedLocks,
-    pub config: Config,
+    pub bank: Bank,
     /// Runs the money movements, so that one cut short by a step timeout still ends.
     pub busy: Busy,
-    /// Why a step failed, set by the step.
-    pub cause: Arc<std::sync::Mutex<Option<Cause>>>,
+    pub blame: Blame<Cause>,
 }
 
 impl Transfer {
+    pub fn new(bank: &Bank, request: TransferRequest) -> Self {
+        Transfer {
+            request,
+            bank: bank.clone(),
+            busy: Busy::default(),
+            blame: Blame::default(),
+        }
+    }
+
     fn movement(&self, account_id: &str) -> Movement {
         Movement {
             account_id: account_id.into(),
@@ -36,109 +44,114 @@ impl Transfer {
         }
     }
 
-    fn fail(&self, cause: Cause) -> String {
-        let mut slot = self.cause.lock().unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert(cause);
-        cause.to_string()
-    }
-
     async fn append(&self, stream_name: String, event: BankEvent) -> Result<(), Cause> {
-        let stored = self.store.append(&stream_name, vec![event]).await;
+        let stored = self.bank.store.append(&stream_name, vec![event]).await;
         stored.map_err(|_| Cause::Internal)
     }
 
-    /// Debits the source or credits the destination: checked against the balance and appended
-    /// under the account's lock, in a task that a step timeout cannot cut short.
+    /// Debits the source or credits the destination, in a task that a step timeout cannot cut short.
     async fn move_money(&self, credit: bool) -> Result<Vec<BankEvent>, String> {
         let t = self.clone();
-        let moved = self
-            .busy
-            .run(async move { t.checked_move(credit).await })
-            .await;
-        match moved.map_err(|e| e.to_string())? {
+        let moved = self.busy.run(async move { t.checked_move(credit).await });
+        match moved.await.map_err(|e| e.to_string())? {
             Ok(event) => Ok(vec![event]),
-            Err(cause) => Err(self.fail(cause)),
+            Err(cause) => Err(self.blame.fail(cause, cause.to_string())),
         }
     }
 
+    /// Checks the movement against the balance and appends it, under the account's lock.
     async fn checked_move(&self, credit: bool) -> Result<BankEvent, Cause> {
         let r = &self.request;
         let id = if credit { &r.to } else { &r.from };
-        let _lock = self.locks.lock(&stream("account", id)).await;
-        let found = account(&self.store, id)
-            .await
-            .map_err(|_| Cause::Internal)?;
-        let balance = found.ok_or(Cause::Internal)?.balance_cents;
+        let _lock = self.bank.locks.lock(&stream("account", id)).await;
+        let found = account(&self.bank.store, id).await;
+        let balance = found.ok().flatten().ok_or(Cause::Internal)?.balance_cents;
         let event = if credit {
-            balance
-                .checked_add_unsigned(r.amount_cents)
-                .ok_or(Cause::BalanceOverflow)?;
+            money::credit(balance, r.amount_cents).ok_or(Cause::BalanceOverflow)?;
             BankEvent::Credited(self.movement(id))
         } else {
-            let left = balance.checked_sub_unsigned(r.amount_cents);
-            if left.is_none_or(|left| left < 0) {
-                return Err(Cause::InsufficientFunds);
-            }
+            money::debit(balance, r.amount_cents).ok_or(Cause::InsufficientFunds)?;
             BankEvent::Debited(self.movement(id))
         };
         self.append(stream("account", id), event.clone()).await?;
         Ok(event)
     }
 
+    /// This transfer's movements in one account's stream.
+    async fn movements(&self, account_id: &str) -> Result<Vec<BankEvent>, Cause> {
+        let stream_name = stream("account", account_id);
+        let events = self.bank.store.get_events(&stream_name).await;
+        let this = |e: &BankEvent| match e {
+            BankEvent::Debited(m) | BankEvent::DebitReversed(m) | BankEvent::Credited(m) => {
+                m.transfer_id == self.request.transfer_id
+            }
+            _ => false,
+        };
+        Ok(events
+            .map_err(|_| Cause::Internal)?
+            .into_iter()
+            .filter(this)
+            .collect())
+    }
+
     /// Waits for a movement still running, then reverses the debit if its money did not reach
     /// the destination, once. Returns the reversal, if any, and whether the money was credited.
-    pub async fn settle(&self) -> Result<(Option<BankEvent>, bool), Cause> {
+    async fn settle(&self) -> Result<(Option<BankEvent>, bool), Cause> {
         self.busy.wait().await;
-        let r = &self.request;
-        let _lock = self.locks.lock(&stream("account", &r.from)).await;
-        let from = self.store.get_events(&stream("account", &r.from)).await;
-        let to = self.store.get_events(&stream("account", &r.to)).await;
-        let from = from.map_err(|_| Cause::Internal)?;
-        let to = to.map_err(|_| Cause::Internal)?;
-        let this = |m: &Movement| m.transfer_id == r.transfer_id;
-        let debited = from
-            .iter()
-            .any(|e| matches!(e, BankEvent::Debited(m) if this(m)));
-        let reversed = from
-            .iter()
-            .any(|e| matches!(e, BankEvent::DebitReversed(m) if this(m)));
-        let credited = to
-            .iter()
-            .any(|e| matches!(e, BankEvent::Credited(m) if this(m)));
-        if !debited || reversed || credited {
+        let from = &self.request.from;
+        let _lock = self.bank.locks.lock(&stream("account", from)).await;
+        let to = self.movements(&self.request.to).await?;
+        let credited = to.iter().any(|e| matches!(e, BankEvent::Credited(_)));
+        let debit_open = matches!(self.movements(from).await?[..], [BankEvent::Debited(_)]);
+        if !debit_open || credited {
             return Ok((None, credited));
         }
-        let reversal = BankEvent::DebitReversed(self.movement(&r.from));
-        self.append(stream("account", &r.from), reversal.clone())
+        let reversal = BankEvent::DebitReversed(self.movement(from));
+        self.append(stream("account", from), reversal.clone())
             .await?;
         Ok((Some(reversal), false))
     }
 
+    /// Settles the transfer, then writes its one outcome: the reversal, if any, and the outcome event.
+    pub async fn finish(&self, failure: Option<Failure<Cause>>) -> Result<Vec<BankEvent>, String> {
+        let (reversal, credited) = self.settle().await.map_err(|c| c.to_string())?;
+        let transfer_id = self.request.transfer_id.clone();
+        let outcome = match failure {
+            Some(failure) if !credited => BankEvent::TransferFailed {
+                transfer_id,
+                failure,
+            },
+            _ => BankEvent::TransferCompleted { transfer_id },
+        };
+        let stream_name = stream("transfer", &self.request.transfer_id);
+        let stored = self.append(stream_name, outcome.clone()).await;
+        stored.map_err(|c| c.to_string())?;
+        Ok(reversal.into_iter().chain([outcome]).collect())
+    }
+
     async fn fraud_check(&self) -> Result<Vec<BankEvent>, String> {
         let r = &self.request;
+        let limit = self.bank.config.fraud_limit_cents;
         let transfer_id = r.transfer_id.clone();
-        let event = if r.amount_cents <= self.config.fraud_limit_cents && r.from != r.to {
-            BankEvent::FraudCheckPassed { transfer_id }
-        } else {
-            let limit = self.config.fraud_limit_cents;
-            let reason = format!(
-                "{}: {} cents to {} (limit {limit})",
-                self.fail(Cause::Fraud),
-                r.amount_cents,
-                r.to
-            );
-            BankEvent::FraudRejected {
+        let passed = r.amount_cents <= limit && r.from != r.to;
+        let reason = format!(
+            "{}: {} cents to {} (limit {limit})",
+            Cause::Fraud,
+            r.amount_cents,
+            r.to
+        );
+        let event = match passed {
+            true => BankEvent::FraudCheckPassed { transfer_id },
+            false => BankEvent::FraudRejected {
                 transfer_id,
-                reason,
-            }
+                reason: reason.clone(),
+            },
         };
-        let stream_name = stream("transfer", &r.transfer_id);
-        self.append(stream_name, event.clone())
-            .await
-            .map_err(|c| c.to_string())?;
-        match event {
-            BankEvent::FraudRejected { reason, .. } => Err(reason),
-            passed => Ok(vec![passed]),
+        let stored = self.append(stream("transfer", &r.transfer_id), event.clone());
+        stored.await.map_err(|c| c.to_string())?;
+        match passed {
+            true => Ok(vec![event]),
+            false => Err(self.blame.fail(Cause::Fraud, reason)),
         }
     }
 }
@@ -154,9 +167,9 @@ impl OrchestratorSagaStep<BankEvent> for Step {
             DEBIT => t.move_money(false).await,
             FRAUD_CHECK => t.fraud_check().await,
             _ => {
-                let to = account(&t.store, &t.request.to).await?;
-                if to.is_some_and(|a| a.external) {
-                    tokio::time::sleep(t.config.partner_delay).await; // the partner bank's answer
+                let to = account(&t.bank.store, &t.request.to).await?;
+                if to.is_some_and(|a| a.opening.external) {
+                    tokio::time::sleep(t.bank.config.partner_delay).await; // the partner bank's answer
                 }
                 t.move_money(true).await
             }
@@ -179,7 +192,7 @@ impl OrchestratorSagaStep<BankEvent> for Step {
     /// The credit waits for the partner bank at most `credit_timeout`; the others get 2 s.
     fn timeout_duration(&self) -> Duration {
         match self.0 {
-            CREDIT => self.1.config.credit_timeout,
+            CREDIT => self.1.bank.config.credit_timeout,
             _ => Duration::from_secs(2),
         }
     }
