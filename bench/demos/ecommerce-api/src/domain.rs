@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use allframe_core::cqrs::{Aggregate, AutoUpcaster, Event, EventTypeName, Upcaster};
+use demo_support::saga::{self, Failure};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,15 @@ pub struct OrderLine {
     pub quantity: u32,
 }
 
+impl From<(String, u32)> for OrderLine {
+    fn from((product_id, quantity): (String, u32)) -> Self {
+        OrderLine {
+            product_id,
+            quantity,
+        }
+    }
+}
+
 /// Order-placed event, schema version 1 (as stored before the schema change): a float total in
 /// dollars, no currency, lines as bare tuples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,21 +67,26 @@ pub struct OrderV2 {
 impl EventTypeName for OrderV2 {}
 impl Event for OrderV2 {}
 
+impl OrderV2 {
+    /// An order in US dollars.
+    pub fn new(order_id: String, lines: Vec<OrderLine>, total_cents: u64) -> Self {
+        let currency = "USD".into();
+        OrderV2 {
+            order_id,
+            lines,
+            total_cents,
+            currency,
+            schema_version: 2,
+        }
+    }
+}
+
 /// The migration; AllFrame's `AutoUpcaster<OrderV1, OrderV2>` applies it through this `From`.
 impl From<OrderV1> for OrderV2 {
     fn from(v1: OrderV1) -> Self {
-        let line = |(product_id, quantity)| OrderLine {
-            product_id,
-            quantity,
-        };
-        OrderV2 {
-            order_id: v1.order_id,
-            lines: v1.items.into_iter().map(line).collect(),
-            // V1 stored dollars as a float; `as` saturates (a negative or NaN total becomes 0).
-            total_cents: (v1.total * 100.0).round() as u64,
-            currency: "USD".into(),
-            schema_version: 2,
-        }
+        let lines = v1.items.into_iter().map(OrderLine::from).collect();
+        // V1 stored dollars as a float; `as` saturates (a negative or NaN total becomes 0).
+        OrderV2::new(v1.order_id, lines, (v1.total * 100.0).round() as u64)
     }
 }
 
@@ -100,9 +115,8 @@ pub enum ShopEvent {
     /// A checkout's other outcome: nothing stays reserved or charged.
     OrderFailed {
         order_id: String,
-        step: String,
-        kind: Cause,
-        reason: String,
+        #[serde(flatten)]
+        failure: Failure<Cause>,
     },
 }
 
@@ -114,8 +128,15 @@ pub enum Cause {
     InsufficientStock,
     #[error("payment declined by card issuer")]
     PaymentDeclined,
+    #[error("timed out")]
+    Timeout,
     #[error("internal error")]
     Internal,
+}
+
+impl saga::Cause for Cause {
+    const TIMEOUT: Self = Cause::Timeout;
+    const INTERNAL: Self = Cause::Internal;
 }
 impl EventTypeName for ShopEvent {}
 impl Event for ShopEvent {}
@@ -130,18 +151,6 @@ pub fn order_v2(event: &ShopEvent) -> Option<OrderV2> {
         }
         _ => None,
     }
-}
-
-/// Stream names (AllFrame aggregate ids): `cart-<id>`, `product-<id>`, `order-<id>`.
-pub fn stream(kind: &str, id: &str) -> String {
-    format!("{kind}-{id}")
-}
-
-/// Rebuild an AllFrame `Aggregate` from its stream.
-pub fn fold<A: Aggregate<Event = ShopEvent>>(events: &[ShopEvent]) -> A {
-    let mut aggregate = A::default();
-    events.iter().for_each(|e| aggregate.apply_event(e));
-    aggregate
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -5,9 +5,10 @@
 //! `Aggregate`s, `ProjectionRegistry` + `Projection` (catalogue and inventory views, kept current by
 //! `start_subscription`), `SagaOrchestrator` (order fulfilment with compensation), `AutoUpcaster`
 //! (OrderV1 → OrderV2), `router::Router` + `RouteMetadata` + `OpenApiGenerator` (the OpenAPI 3.1
-//! document) and `scalar_html` (the docs page). From other crates: axum 0.8 serves HTTP (AllFrame's
-//! `RestAdapter` serves none), serde/serde_json, tokio, uuid, thiserror; `demo-support` has the JSON
-//! errors, extractors and serving all demos share.
+//! document, through `demo_support::apidoc`) and `scalar_html` (the docs page). From other crates:
+//! axum 0.8 serves HTTP (AllFrame's `RestAdapter` serves none), serde/serde_json, tokio, thiserror;
+//! `demo-support` has the JSON errors, extractors, checked money, the saga runner and serving all
+//! demos share.
 pub mod commands;
 pub mod domain;
 pub mod queries;
@@ -16,18 +17,19 @@ pub mod saga;
 use allframe_core::cqrs::{
     CommandBus, CommandError, EventStore, InMemoryBackend, ProjectionRegistry, QueryBus, QueryError,
 };
-use allframe_core::router::ScalarConfig;
-use allframe_core::router::{scalar_html, OpenApiGenerator, RouteMetadata, Router as AfRouter};
-use axum::{extract::State, http::StatusCode, response::Html, routing::get, routing::post, Router};
+use allframe_core::router::{scalar_html, ScalarConfig};
+use axum::routing::{get, post, put};
+use axum::{extract::State, http::StatusCode, response::Html, Router};
+use demo_support::events::stream;
 use demo_support::extract::{Json, Path};
-use demo_support::{error::ApiError, locks::KeyedLocks, openapi};
+use demo_support::{apidoc, error::ApiError, locks::KeyedLocks};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::task::TaskTracker;
 
-use commands::{CreateOrder, Handlers, UpdateCart};
-use domain::{stream, Cart, CartItem, OrderV1, OrderV2, Product, ShopEvent};
-use queries::{CatalogView, GetCart, GetOrder, InventoryView, ListProducts, Queries};
+use commands::{CreateOrder, Shop, UpdateCart};
+use domain::{order_v2, Cart, CartItem, OrderV1, OrderV2, Product, ShopEvent};
+use queries::{CatalogView, GetCart, GetOrder, InventoryView, ListProducts};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -55,20 +57,16 @@ pub enum ShopError {
 
 impl ApiError for ShopError {
     fn status_code(&self) -> (StatusCode, &'static str) {
+        // Commands validate quantities, card numbers, carts and totals, and look up only products.
         match self {
             ShopError::OrderNotFound(_) => (StatusCode::NOT_FOUND, "order_not_found"),
             ShopError::OrderFailed { .. } => (StatusCode::CONFLICT, "order_failed"),
-            // Commands validate quantities, card numbers, carts and totals.
-            ShopError::Command(CommandError::Validation(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
-            }
-            // A command looks up only products.
-            ShopError::Command(CommandError::NotFound(_)) => {
-                (StatusCode::NOT_FOUND, "product_not_found")
-            }
-            ShopError::Command(CommandError::AlreadyExecuted(_)) => {
-                (StatusCode::CONFLICT, "order_exists")
-            }
+            ShopError::Command(e) => match e {
+                CommandError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+                CommandError::NotFound(_) => (StatusCode::NOT_FOUND, "product_not_found"),
+                CommandError::AlreadyExecuted(_) => (StatusCode::CONFLICT, "order_exists"),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            },
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -79,21 +77,18 @@ demo_support::json_error!(ShopError);
 type Answer<T> = Result<Json<T>, ShopError>;
 
 async fn list_products(s: State<AppState>) -> Answer<Vec<Product>> {
-    Ok(Json(
-        s.queries.dispatch::<_, Vec<Product>>(ListProducts).await?,
-    ))
+    Ok(Json(s.queries.dispatch(ListProducts).await?))
 }
 
+/// The inventory projection's state, read directly.
 async fn inventory_levels(s: State<AppState>) -> Json<Value> {
-    // The projection's state, read directly.
-    let levels = s.inventory.0.read().map(|l| l.clone()).unwrap_or_default();
     let applied = s.projections.get_metadata("inventory").await;
     let applied = applied.map(|m| m.position.version);
-    Json(json!({"levels": levels, "events_applied": applied}))
+    Json(json!({"levels": s.inventory.read(), "events_applied": applied}))
 }
 
 async fn get_cart(s: State<AppState>, Path(id): Path<String>) -> Answer<Cart> {
-    Ok(Json(s.queries.dispatch::<_, Cart>(GetCart(id)).await?))
+    Ok(Json(s.queries.dispatch(GetCart(id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -116,68 +111,45 @@ async fn set_item(
     get_cart(s, Path(cart_id)).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Card {
-    card_number: String,
-    order_id: Option<String>,
-}
-
 /// The saga runs in a task of its own, so it completes or compensates even when the client goes
 /// away. 201 with the order; otherwise 409, the JSON error shape plus `order_id` and the events.
 async fn checkout(
     s: State<AppState>,
     Path(cart_id): Path<String>,
-    Json(b): Json<Card>,
-) -> Result<(StatusCode, Json<Value>), ShopError> {
-    let card_number = b.card_number;
-    let order_id = b.order_id;
-    let create = CreateOrder {
-        cart_id,
-        card_number,
-        order_id,
-    };
+    Json(create): Json<CreateOrder>,
+) -> Result<(StatusCode, axum::Json<Value>), ShopError> {
+    let create = CreateOrder { cart_id, ..create };
     let commands = s.commands.clone();
-    let saga = s
-        .tasks
-        .spawn(async move { commands.dispatch(create).await });
-    let events = saga
-        .await
-        .map_err(|e| ShopError::Internal(e.to_string()))??;
-    if let Some(order) = events.iter().find_map(domain::order_v2) {
-        return Ok((
+    let events =
+        demo_support::saga::spawn(&s.tasks, async move { commands.dispatch(create).await });
+    let events = events.await.map_err(ShopError::Internal)??;
+    if let Some(order) = events.iter().find_map(order_v2) {
+        let body = json!({ "order": order });
+        return Ok(demo_support::saga::answer(
             StatusCode::CREATED,
-            Json(json!({"order": order, "events": events})),
+            body,
+            &events,
         ));
     }
-    let Some(ShopEvent::OrderFailed {
-        order_id,
-        kind,
-        reason,
-        ..
-    }) = events.last()
-    else {
-        return Err(ShopError::Internal("the checkout has no outcome".into()));
-    };
-    let status = StatusCode::CONFLICT;
-    let body = json!({"error": reason, "code": kind, "status": status.as_u16(), "order_id": order_id, "events": events});
-    Ok((status, Json(body)))
+    match events.last() {
+        Some(ShopEvent::OrderFailed { order_id, failure }) => {
+            Ok(failure.answer(StatusCode::CONFLICT, "order_id", order_id, &events))
+        }
+        _ => Err(ShopError::Internal("the checkout has no outcome".into())),
+    }
 }
 
 /// A placed order in schema V2 (V1 events upcast); a failed checkout's order answers 409.
 async fn get_order(s: State<AppState>, Path(id): Path<String>) -> Answer<OrderV2> {
-    if let Some(order) = s
-        .queries
-        .dispatch::<_, Option<OrderV2>>(GetOrder(id.clone()))
-        .await?
-    {
+    let found: Option<OrderV2> = s.queries.dispatch(GetOrder(id.clone())).await?;
+    if let Some(order) = found {
         return Ok(Json(order));
     }
     let events = s.store.get_events(&stream("order", &id)).await;
     match events.map_err(ShopError::Internal)?.pop() {
-        Some(ShopEvent::OrderFailed { reason, .. }) => Err(ShopError::OrderFailed {
+        Some(ShopEvent::OrderFailed { failure, .. }) => Err(ShopError::OrderFailed {
             order_id: id,
-            reason,
+            reason: failure.reason,
         }),
         _ => Err(ShopError::OrderNotFound(id)),
     }
@@ -204,35 +176,23 @@ const API: [&str; 10] = [
     "GET /streams/{stream} 200 400 | Raw events of one aggregate stream (EventStore)",
 ];
 
-fn request_schema(path: &str) -> Option<Value> {
-    let (properties, required) = match path {
-        "/carts/{id}/items/{product_id}" => (
-            json!({"quantity": {"type": "integer", "minimum": 0, "maximum": 100}}),
-            "quantity",
-        ),
-        "/carts/{id}/checkout" => (
-            json!({"card_number": {"type": "string", "pattern": "^[0-9]{12,19}$"}, "order_id": {"type": "string"}}),
-            "card_number",
-        ),
-        _ => return None,
-    };
-    Some(json!({"type": "object", "properties": properties, "required": [required]}))
-}
-
-/// The OpenAPI 3.1 document, generated by AllFrame from `API`; the statuses and path parameters,
-/// which AllFrame's generator does not write, added by `demo_support::openapi`.
+/// The OpenAPI 3.1 document of `API`, with the request bodies' schemas.
 fn openapi_document() -> Value {
-    let mut routes = AfRouter::new();
-    for row in API.map(openapi::parse) {
-        let mut meta = RouteMetadata::new(row.path, row.method, "rest");
-        meta.description = Some(row.description.into());
-        meta.request_schema = request_schema(row.path);
-        routes.add_route(meta);
-    }
-    let generator = OpenApiGenerator::new("AllFrame e-commerce demo", env!("CARGO_PKG_VERSION"))
-        .with_description("PRD scenario 1: REST + CQRS on AllFrame");
-    let mut doc = generator.generate(&routes);
-    openapi::document_all(&mut doc, &API);
+    let quantity = json!({"type": "integer", "minimum": 0, "maximum": 100});
+    let card = json!({"type": "string", "pattern": "^[0-9]{12,19}$"});
+    let bodies = [
+        (
+            "PUT /carts/{id}/items/{product_id}",
+            json!({"type": "object", "properties": {"quantity": quantity}, "required": ["quantity"]}),
+        ),
+        (
+            "POST /carts/{id}/checkout",
+            json!({"type": "object", "properties": {"card_number": card, "order_id": {"type": "string"}}, "required": ["card_number"]}),
+        ),
+    ];
+    let title = "AllFrame e-commerce demo";
+    let mut doc = apidoc::generate(title, env!("CARGO_PKG_VERSION"), &API, &bodies);
+    doc["info"]["description"] = json!("PRD scenario 1: REST + CQRS on AllFrame");
     doc
 }
 
@@ -249,10 +209,8 @@ fn seed_events() -> Vec<(String, ShopEvent)> {
             name: name.into(),
             price_cents,
         };
-        seed.push((
-            stream("product", id),
-            ShopEvent::ProductAdded { product, stock },
-        ));
+        let added = ShopEvent::ProductAdded { product, stock };
+        seed.push((stream("product", id), added));
     }
     // An order recorded before the schema change, still in the log in the V1 shape.
     let legacy = OrderV1 {
@@ -281,21 +239,19 @@ pub async fn app(tasks: TaskTracker) -> Result<Router, String> {
     }
     projections.rebuild_all().await?;
     projections.start_subscription().await?;
-    let queries = QueryBus::new();
-    let readers = Queries {
-        catalog: catalog.clone(),
-        store: store.clone(),
-    };
-    queries::register_all(&queries, &readers).await;
-    let commands = CommandBus::new();
-    let handlers = Handlers {
+    let shop = Shop {
         store: store.clone(),
         catalog,
         sagas: Default::default(),
         locks: KeyedLocks::default(),
     };
-    commands.register::<UpdateCart, _>(handlers.clone()).await;
-    commands.register::<CreateOrder, _>(handlers).await;
+    let commands = CommandBus::new();
+    commands.register::<UpdateCart, _>(shop.clone()).await;
+    commands.register::<CreateOrder, _>(shop.clone()).await;
+    let queries = QueryBus::new();
+    queries.register::<ListProducts, _, _>(shop.clone()).await;
+    queries.register::<GetCart, _, _>(shop.clone()).await;
+    queries.register::<GetOrder, _, _>(shop).await;
     let doc = openapi_document();
     let config = ScalarConfig::new().spec_url("/openapi.json");
     let page = scalar_html(&config, "AllFrame e-commerce demo", &doc.to_string());
@@ -314,10 +270,7 @@ pub async fn app(tasks: TaskTracker) -> Result<Router, String> {
         .route("/products", get(list_products))
         .route("/inventory", get(inventory_levels))
         .route("/carts/{id}", get(get_cart))
-        .route(
-            "/carts/{id}/items/{product_id}",
-            axum::routing::put(set_item),
-        )
+        .route("/carts/{id}/items/{product_id}", put(set_item))
         .route("/carts/{id}/checkout", post(checkout))
         .route("/orders/{id}", get(get_order))
         .route("/streams/{stream}", get(raw_stream))
@@ -329,6 +282,7 @@ pub async fn app(tasks: TaskTracker) -> Result<Router, String> {
 #[cfg(test)]
 mod findings {
     use super::*;
+    use allframe_core::router::{OpenApiGenerator, RouteMetadata, Router as AfRouter};
 
     async fn seeded_inventory() -> (
         ProjectionRegistry<ShopEvent, InMemoryBackend<ShopEvent>>,

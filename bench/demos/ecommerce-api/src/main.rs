@@ -1,14 +1,8 @@
 //! ecommerce-api binary: `ecommerce-api [ADDR]` (or env DEMO_ADDR; default 127.0.0.1:8080).
-//! AllFrame provides the CQRS core (see lib.rs); axum + tokio serve HTTP.
-use tokio_util::task::TaskTracker;
-
+//! AllFrame provides the CQRS core (see lib.rs); axum + tokio serve HTTP;
+//! `demo_support::saga::serve` lets the checkouts whose clients went away finish after SIGTERM or
+//! Ctrl-C.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let tasks = TaskTracker::new();
-    let app = ecommerce_api::app(tasks.clone()).await?;
-    demo_support::serve(app, &demo_support::addr()).await?;
-    // After SIGTERM or Ctrl-C: let the checkouts whose clients went away finish.
-    tasks.close();
-    tasks.wait().await;
-    Ok(())
+    demo_support::saga::serve(ecommerce_api::app).await
 }

@@ -5,14 +5,11 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use allframe_core::cqrs::Aggregate;
-use allframe_core::cqrs::{
-    EventStore, Projection, Query, QueryBus, QueryError, QueryHandler, QueryResult,
-};
+use allframe_core::cqrs::{Aggregate, Projection, Query, QueryError, QueryHandler, QueryResult};
+use demo_support::events::{fold, stream};
 
-use crate::domain::{
-    fold, order_v2, stock_product, stream, Cart, OrderV2, Product, ShopEvent, StockLevel,
-};
+use crate::commands::Shop;
+use crate::domain::{order_v2, stock_product, Cart, OrderV2, Product, ShopEvent, StockLevel};
 
 /// A projection's state, shared through an `Arc` that the query handlers keep a clone of
 /// (`ProjectionRegistry::get` always returns `None` in AllFrame 0.1.28).
@@ -20,6 +17,13 @@ use crate::domain::{
 pub struct View<T>(pub Arc<RwLock<T>>);
 pub type CatalogView = View<BTreeMap<String, Product>>;
 pub type InventoryView = View<BTreeMap<String, StockLevel>>;
+
+impl<T: Clone> View<T> {
+    /// A copy of the current state.
+    pub fn read(&self) -> T {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
 
 impl CatalogView {
     pub fn has(&self, product_id: &str) -> bool {
@@ -32,10 +36,8 @@ impl Projection for CatalogView {
     type Event = ShopEvent;
     fn apply(&mut self, event: &ShopEvent) {
         if let ShopEvent::ProductAdded { product, .. } = event {
-            self.0
-                .write()
-                .unwrap()
-                .insert(product.id.clone(), product.clone());
+            let mut catalog = self.0.write().unwrap_or_else(|e| e.into_inner());
+            catalog.insert(product.id.clone(), product.clone());
         }
     }
 }
@@ -44,10 +46,9 @@ impl Projection for InventoryView {
     type Event = ShopEvent;
     fn apply(&mut self, event: &ShopEvent) {
         if let Some(product_id) = stock_product(event) {
-            self.0
-                .write()
-                .unwrap()
-                .entry(product_id.to_string())
+            let mut levels = self.0.write().unwrap_or_else(|e| e.into_inner());
+            levels
+                .entry(product_id.into())
                 .or_default()
                 .apply_event(event);
         }
@@ -61,49 +62,28 @@ impl Query for GetCart {}
 pub struct GetOrder(pub String);
 impl Query for GetOrder {}
 
-/// One handler value serving every query type (registered once per type).
-#[derive(Clone)]
-pub struct Queries {
-    pub catalog: CatalogView,
-    pub store: EventStore<ShopEvent>,
-}
-
 #[async_trait::async_trait]
-impl QueryHandler<ListProducts, Vec<Product>> for Queries {
+impl QueryHandler<ListProducts, Vec<Product>> for Shop {
     async fn handle(&self, _: ListProducts) -> QueryResult<Vec<Product>> {
-        Ok(self.catalog.0.read().unwrap().values().cloned().collect())
+        Ok(self.catalog.read().into_values().collect())
     }
 }
 
 #[async_trait::async_trait]
-impl QueryHandler<GetCart, Cart> for Queries {
+impl QueryHandler<GetCart, Cart> for Shop {
     async fn handle(&self, q: GetCart) -> QueryResult<Cart> {
-        Ok(fold(
-            &self
-                .store
-                .get_events(&stream("cart", &q.0))
-                .await
-                .map_err(QueryError::Internal)?,
-        ))
+        let events = self.store.get_events(&stream("cart", &q.0)).await;
+        Ok(fold(&events.map_err(QueryError::Internal)?))
     }
 }
 
 #[async_trait::async_trait]
-impl QueryHandler<GetOrder, Option<OrderV2>> for Queries {
+impl QueryHandler<GetOrder, Option<OrderV2>> for Shop {
     async fn handle(&self, q: GetOrder) -> QueryResult<Option<OrderV2>> {
-        let events = self
-            .store
-            .get_events(&stream("order", &q.0))
-            .await
-            .map_err(QueryError::Internal)?;
-        Ok(events.iter().find_map(order_v2))
+        let events = self.store.get_events(&stream("order", &q.0)).await;
+        Ok(events
+            .map_err(QueryError::Internal)?
+            .iter()
+            .find_map(order_v2))
     }
-}
-
-pub async fn register_all(bus: &QueryBus, q: &Queries) {
-    bus.register::<ListProducts, Vec<Product>, _>(q.clone())
-        .await;
-    bus.register::<GetCart, Cart, _>(q.clone()).await;
-    bus.register::<GetOrder, Option<OrderV2>, _>(q.clone())
-        .await;
 }
