@@ -1,7 +1,9 @@
 //! What a command handler does around AllFrame's `EventStore` (feature `cqrs`): name a stream, fold an
-//! aggregate from it, refuse a command whose stream already exists, append one event.
+//! aggregate from it, refuse a command whose stream already exists, append one event; and the query of
+//! one stream's events.
 use allframe_core::cqrs::{
-    Aggregate, CommandError, CommandResult, Event, EventStore, EventStoreBackend, ValidationError,
+    Aggregate, CommandError, CommandResult, Event, EventStore, EventStoreBackend, Query,
+    QueryError, QueryHandler, QueryResult, ValidationError,
 };
 
 /// A stream name (AllFrame aggregate id): `stream("account", "bob")` is `account-bob`.
@@ -16,9 +18,12 @@ pub fn fold<A: Aggregate>(events: &[A::Event]) -> A {
     aggregate
 }
 
-/// The client's own id if it gave one (so it can ask for the outcome later), else a new one.
-pub fn new_id(given: Option<String>) -> String {
-    given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+/// The client's own id if it gave one, not empty (so it can ask for the outcome later), else a new one.
+pub fn new_id(given: String) -> String {
+    match given.is_empty() {
+        true => uuid::Uuid::new_v4().simple().to_string(),
+        false => given,
+    }
 }
 
 /// A refused field: `CommandError::Validation` with one error.
@@ -48,5 +53,22 @@ pub async fn ensure_new<E: Event, B: EventStoreBackend<E>>(
     match known.map_err(CommandError::Internal)?.is_empty() {
         true => Ok(()),
         false => Err(CommandError::AlreadyExecuted(format!("{what} exists"))),
+    }
+}
+
+/// The events of one stream, as an AllFrame query: an aggregate's history or a saga's audit trail.
+pub struct GetStream(pub String);
+impl Query for GetStream {}
+
+/// Answers [`GetStream`] from an event store (register it on a `QueryBus`).
+#[derive(Clone)]
+pub struct Streams<E: Event, B: EventStoreBackend<E>>(pub EventStore<E, B>);
+
+#[async_trait::async_trait]
+impl<E: Event, B: EventStoreBackend<E> + 'static> QueryHandler<GetStream, Vec<E>>
+    for Streams<E, B>
+{
+    async fn handle(&self, q: GetStream) -> QueryResult<Vec<E>> {
+        self.0.get_events(&q.0).await.map_err(QueryError::Internal)
     }
 }

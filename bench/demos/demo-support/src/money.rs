@@ -1,10 +1,10 @@
 //! Checked money in integer cents: an amount read from JSON is in range or refused, and no sum wraps.
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// An amount of cents from 1 to `i64::MAX` (so it fits an `i64` balance). Anything else (`0`, `-5`,
 /// `u64::MAX`, `"10"`, `1e3`) is refused as the JSON is read: 422 through [`crate::extract::Json`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u64")]
 pub struct Cents(pub u64);
 
