@@ -2,6 +2,7 @@
 use allframe_core::cqrs::{Aggregate, Event, EventStore, EventTypeName, SqliteEventStoreBackend};
 use axum::http::StatusCode;
 use demo_support::events::{fold, stream};
+use demo_support::money::Cents;
 use demo_support::saga::{self, Failure};
 use serde::{Deserialize, Serialize};
 
@@ -26,12 +27,26 @@ pub struct Movement {
     pub amount_cents: u64,
 }
 
+impl Movement {
+    pub fn new(account_id: &str, transfer_id: &str, amount: Cents) -> Self {
+        Movement {
+            account_id: account_id.into(),
+            transfer_id: transfer_id.into(),
+            amount_cents: amount.0,
+        }
+    }
+}
+
+/// A transfer as asked: the body of `POST /transfers` (with its own `transfer_id`, a client can ask
+/// for the outcome even if it left before the answer) and the payload of `TransferRequested`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferRequest {
+    #[serde(default)]
     pub transfer_id: String,
     pub from: String,
     pub to: String,
-    pub amount_cents: u64,
+    pub amount_cents: Cents,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use allframe_core::cqrs::{
     QueryHandler, QueryResult, SagaDefinition, SagaOrchestrator, SqliteEventStoreBackend,
 };
 use axum::{extract::State, http::StatusCode, routing::get, routing::post, Router};
-use demo_support::events::{self, stream};
+use demo_support::events::{self, stream, GetStream, Streams};
 use demo_support::extract::{Json, Path};
 use demo_support::saga::{self, Failure};
 use demo_support::{apidoc, error::ApiError, locks::KeyedLocks, money, money::Cents};
@@ -56,15 +56,7 @@ impl Command for OpenAccount {}
 pub struct Deposit(pub String, pub Cents);
 impl Command for Deposit {}
 
-/// With its own `transfer_id`, a client can ask for the outcome even if it left before the answer.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransferMoney {
-    pub from: String,
-    pub to: String,
-    pub amount_cents: Cents,
-    pub transfer_id: Option<String>,
-}
+pub struct TransferMoney(pub TransferRequest);
 impl Command for TransferMoney {}
 
 #[derive(Clone)]
@@ -78,8 +70,9 @@ pub struct Bank {
 
 impl Bank {
     async fn existing(&self, id: &str) -> Result<Account, CommandError> {
-        let found = account(&self.store, id).await;
-        let found = found.map_err(CommandError::Internal)?;
+        let found = account(&self.store, id)
+            .await
+            .map_err(CommandError::Internal)?;
         found.ok_or_else(|| CommandError::NotFound(format!("account {id} not found")))
     }
 
@@ -105,10 +98,8 @@ impl CommandHandler<OpenAccount, BankEvent> for Bank {
     async fn handle(&self, OpenAccount(opening): OpenAccount) -> CommandResult<BankEvent> {
         let id = &opening.account_id;
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(events::invalid(
-                "account_id",
-                "letters, digits and '-' only",
-            ));
+            let rule = "letters, digits and '-' only";
+            return Err(events::invalid("account_id", rule));
         }
         let stream_name = stream("account", id);
         let _lock = self.locks.lock(&stream_name).await;
@@ -129,11 +120,7 @@ impl CommandHandler<Deposit, BankEvent> for Bank {
             let overflow = format!("the deposit would overflow the balance of {id}");
             return Err(CommandError::BusinessLogic(overflow));
         }
-        let deposited = BankEvent::Deposited(Movement {
-            account_id: id,
-            transfer_id: String::new(),
-            amount_cents: amount.0,
-        });
+        let deposited = BankEvent::Deposited(Movement::new(&id, "", amount));
         events::append(&self.store, &stream_name, deposited).await
     }
 }
@@ -142,19 +129,14 @@ impl CommandHandler<Deposit, BankEvent> for Bank {
 /// `TransferCompleted` or `TransferFailed`, is the last event returned.
 #[async_trait::async_trait]
 impl CommandHandler<TransferMoney, BankEvent> for Bank {
-    async fn handle(&self, c: TransferMoney) -> CommandResult<BankEvent> {
-        let id = events::new_id(c.transfer_id);
-        let stream_name = stream("transfer", &id);
+    async fn handle(&self, TransferMoney(mut request): TransferMoney) -> CommandResult<BankEvent> {
+        request.transfer_id = events::new_id(request.transfer_id);
+        let stream_name = stream("transfer", &request.transfer_id);
         let _lock = self.locks.lock(&stream_name).await;
-        events::ensure_new(&self.store, &stream_name, &format!("transfer {id}")).await?;
-        self.existing(&c.from).await?;
-        self.existing(&c.to).await?;
-        let request = TransferRequest {
-            transfer_id: id,
-            from: c.from,
-            to: c.to,
-            amount_cents: c.amount_cents.0,
-        };
+        let what = format!("transfer {}", request.transfer_id);
+        events::ensure_new(&self.store, &stream_name, &what).await?;
+        self.existing(&request.from).await?;
+        self.existing(&request.to).await?;
         let requested = BankEvent::TransferRequested(request.clone());
         let mut events = events::append(&self.store, &stream_name, requested).await?;
         let t = Transfer::new(self, request);
@@ -169,26 +151,11 @@ impl CommandHandler<TransferMoney, BankEvent> for Bank {
 
 pub struct GetAccount(pub String);
 impl Query for GetAccount {}
-/// The events of one stream: an account's transaction history or a transfer's audit trail.
-pub struct GetStream(pub String);
-impl Query for GetStream {}
-
 #[async_trait::async_trait]
 impl QueryHandler<GetAccount, Option<Account>> for Bank {
     async fn handle(&self, q: GetAccount) -> QueryResult<Option<Account>> {
-        account(&self.store, &q.0)
-            .await
-            .map_err(QueryError::Internal)
-    }
-}
-
-#[async_trait::async_trait]
-impl QueryHandler<GetStream, Vec<BankEvent>> for Bank {
-    async fn handle(&self, q: GetStream) -> QueryResult<Vec<BankEvent>> {
-        self.store
-            .get_events(&q.0)
-            .await
-            .map_err(QueryError::Internal)
+        let found = account(&self.store, &q.0).await;
+        found.map_err(QueryError::Internal)
     }
 }
 
@@ -284,26 +251,24 @@ async fn history(s: State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankE
 /// away. 201 when the money moved; otherwise the JSON error shape plus `transfer_id` and events.
 async fn transfer(
     s: State<AppState>,
-    Json(c): Json<TransferMoney>,
+    Json(request): Json<TransferRequest>,
 ) -> Result<(StatusCode, axum::Json<Value>), BankError> {
     let commands = s.commands.clone();
-    let events = saga::spawn(&s.tasks, async move { commands.dispatch(c).await });
+    let events = saga::spawn(&s.tasks, async move {
+        commands.dispatch(TransferMoney(request)).await
+    });
     let events = events.await.map_err(BankError::Internal)??;
-    Ok(match events.last() {
+    match events.last() {
         Some(BankEvent::TransferFailed {
             transfer_id,
             failure,
-        }) => {
-            let body =
-                json!({"transfer_id": transfer_id, "error": failure.reason, "code": failure.kind});
-            saga::answer(failure.kind.status(), body, &events)
-        }
+        }) => Ok(failure.answer(failure.kind.status(), "transfer_id", transfer_id, &events)),
         Some(BankEvent::TransferCompleted { transfer_id }) => {
             let body = json!({ "transfer_id": transfer_id });
-            saga::answer(StatusCode::CREATED, body, &events)
+            Ok(saga::answer(StatusCode::CREATED, body, &events))
         }
-        _ => return Err(BankError::Internal("the transfer has no outcome".into())),
-    })
+        _ => Err(BankError::Internal("the transfer has no outcome".into())),
+    }
 }
 
 async fn transfer_audit(s: State<AppState>, Path(id): Path<String>) -> Answer<Vec<BankEvent>> {
@@ -336,27 +301,18 @@ const API: [&str; 9] = [
 
 /// The OpenAPI 3.1 document of `API`, with the request bodies' schemas.
 fn openapi_document() -> Value {
-    let (s, cents) = (json!({"type": "string"}), Cents::schema());
-    let object = |properties: Value, required: &[&str]| json!({"type": "object", "properties": properties, "required": required});
+    let s = json!({"type": "string"});
+    let cents = Cents::schema();
+    let account = json!({"type": "object", "required": ["account_id", "owner"],
+        "properties": {"account_id": s, "owner": s, "external": {"type": "boolean"}}});
+    let deposit = json!({"type": "object", "required": ["amount_cents"],
+        "properties": {"amount_cents": cents}});
+    let transfer = json!({"type": "object", "required": ["from", "to", "amount_cents"],
+        "properties": {"from": s, "to": s, "amount_cents": cents, "transfer_id": s}});
     let bodies = [
-        (
-            "POST /accounts",
-            object(
-                json!({"account_id": s, "owner": s, "external": {"type": "boolean"}}),
-                &["account_id", "owner"],
-            ),
-        ),
-        (
-            "POST /accounts/{id}/deposits",
-            object(json!({ "amount_cents": cents }), &["amount_cents"]),
-        ),
-        (
-            "POST /transfers",
-            object(
-                json!({"from": s, "to": s, "amount_cents": cents, "transfer_id": s}),
-                &["from", "to", "amount_cents"],
-            ),
-        ),
+        ("POST /accounts", account),
+        ("POST /accounts/{id}/deposits", deposit),
+        ("POST /transfers", transfer),
     ];
     let version = env!("CARGO_PKG_VERSION");
     apidoc::generate("AllFrame banking demo", version, &API, &bodies)
@@ -379,24 +335,26 @@ pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
     commands.register::<Deposit, _>(bank.clone()).await;
     commands.register::<TransferMoney, _>(bank.clone()).await;
     let queries = QueryBus::new();
-    queries.register::<GetAccount, _, _>(bank.clone()).await;
-    queries.register::<GetStream, _, _>(bank).await;
+    queries.register::<GetAccount, _, _>(bank).await;
+    queries
+        .register::<GetStream, _, _>(Streams(store.clone()))
+        .await;
     let seeds = [
         ("alice", "Alice", 500_000),
         ("bob", "Bob", 10_000),
         ("partner", "Partner Bank", 0),
     ];
     for (id, owner, cents) in seeds {
-        if account(&store, id).await?.is_some() {
-            continue;
-        }
+        let external = id == "partner";
         let opening = Opening {
             account_id: id.into(),
             owner: owner.into(),
-            external: id == "partner",
+            external,
         };
-        let opened = commands.dispatch(OpenAccount(opening)).await;
-        opened.map_err(|e| e.to_string())?;
+        match commands.dispatch(OpenAccount(opening)).await {
+            Err(CommandError::AlreadyExecuted(_)) => continue, // opened at an earlier start
+            opened => opened.map_err(|e| e.to_string())?,
+        };
         if let Ok(cents) = Cents::try_from(cents) {
             let funded = commands.dispatch(Deposit(id.into(), cents)).await;
             funded.map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use allframe_core::cqrs::OrchestratorSagaStep;
-use demo_support::events::stream;
+use demo_support::events::{append, stream};
 use demo_support::saga::{Blame, Failure};
 use demo_support::{money, tasks::Busy};
 
@@ -37,16 +37,18 @@ impl Transfer {
     }
 
     fn movement(&self, account_id: &str) -> Movement {
-        Movement {
-            account_id: account_id.into(),
-            transfer_id: self.request.transfer_id.clone(),
-            amount_cents: self.request.amount_cents,
-        }
+        let r = &self.request;
+        Movement::new(account_id, &r.transfer_id, r.amount_cents)
     }
 
-    async fn append(&self, stream_name: String, event: BankEvent) -> Result<(), Cause> {
-        let stored = self.bank.store.append(&stream_name, vec![event]).await;
-        stored.map_err(|_| Cause::Internal)
+    /// Appends a step's event and returns it, or the step's error.
+    async fn record(
+        &self,
+        stream_name: String,
+        event: BankEvent,
+    ) -> Result<Vec<BankEvent>, String> {
+        let stored = append(&self.bank.store, &stream_name, event).await;
+        stored.map_err(|_| self.blame.failed(Cause::Internal))
     }
 
     /// Debits the source or credits the destination, in a task that a step timeout cannot cut short.
@@ -63,40 +65,42 @@ impl Transfer {
     async fn checked_move(&self, credit: bool) -> Result<BankEvent, Cause> {
         let r = &self.request;
         let id = if credit { &r.to } else { &r.from };
-        let _lock = self.bank.locks.lock(&stream("account", id)).await;
+        let stream_name = stream("account", id);
+        let _lock = self.bank.locks.lock(&stream_name).await;
         let found = account(&self.bank.store, id).await;
         let balance = found.ok().flatten().ok_or(Cause::Internal)?.balance_cents;
         let event = if credit {
-            money::credit(balance, r.amount_cents).ok_or(Cause::BalanceOverflow)?;
+            money::credit(balance, r.amount_cents.0).ok_or(Cause::BalanceOverflow)?;
             BankEvent::Credited(self.movement(id))
         } else {
-            money::debit(balance, r.amount_cents).ok_or(Cause::InsufficientFunds)?;
+            money::debit(balance, r.amount_cents.0).ok_or(Cause::InsufficientFunds)?;
             BankEvent::Debited(self.movement(id))
         };
-        self.append(stream("account", id), event.clone()).await?;
+        let stored = self.bank.store.append(&stream_name, vec![event.clone()]);
+        stored.await.map_err(|_| Cause::Internal)?;
         Ok(event)
     }
 
     /// This transfer's movements in one account's stream.
-    async fn movements(&self, account_id: &str) -> Result<Vec<BankEvent>, Cause> {
-        let stream_name = stream("account", account_id);
-        let events = self.bank.store.get_events(&stream_name).await;
+    async fn movements(&self, account_id: &str) -> Result<Vec<BankEvent>, String> {
+        let events = self
+            .bank
+            .store
+            .get_events(&stream("account", account_id))
+            .await;
         let this = |e: &BankEvent| match e {
             BankEvent::Debited(m) | BankEvent::DebitReversed(m) | BankEvent::Credited(m) => {
                 m.transfer_id == self.request.transfer_id
             }
             _ => false,
         };
-        Ok(events
-            .map_err(|_| Cause::Internal)?
-            .into_iter()
-            .filter(this)
-            .collect())
+        let events = events.map_err(|_| self.blame.failed(Cause::Internal))?;
+        Ok(events.into_iter().filter(this).collect())
     }
 
     /// Waits for a movement still running, then reverses the debit if its money did not reach
     /// the destination, once. Returns the reversal, if any, and whether the money was credited.
-    async fn settle(&self) -> Result<(Option<BankEvent>, bool), Cause> {
+    async fn settle(&self) -> Result<(Vec<BankEvent>, bool), String> {
         self.busy.wait().await;
         let from = &self.request.from;
         let _lock = self.bank.locks.lock(&stream("account", from)).await;
@@ -104,17 +108,15 @@ impl Transfer {
         let credited = to.iter().any(|e| matches!(e, BankEvent::Credited(_)));
         let debit_open = matches!(self.movements(from).await?[..], [BankEvent::Debited(_)]);
         if !debit_open || credited {
-            return Ok((None, credited));
+            return Ok((vec![], credited));
         }
         let reversal = BankEvent::DebitReversed(self.movement(from));
-        self.append(stream("account", from), reversal.clone())
-            .await?;
-        Ok((Some(reversal), false))
+        Ok((self.record(stream("account", from), reversal).await?, false))
     }
 
     /// Settles the transfer, then writes its one outcome: the reversal, if any, and the outcome event.
     pub async fn finish(&self, failure: Option<Failure<Cause>>) -> Result<Vec<BankEvent>, String> {
-        let (reversal, credited) = self.settle().await.map_err(|c| c.to_string())?;
+        let (mut events, credited) = self.settle().await?;
         let transfer_id = self.request.transfer_id.clone();
         let outcome = match failure {
             Some(failure) if !credited => BankEvent::TransferFailed {
@@ -124,35 +126,32 @@ impl Transfer {
             _ => BankEvent::TransferCompleted { transfer_id },
         };
         let stream_name = stream("transfer", &self.request.transfer_id);
-        let stored = self.append(stream_name, outcome.clone()).await;
-        stored.map_err(|c| c.to_string())?;
-        Ok(reversal.into_iter().chain([outcome]).collect())
+        events.extend(self.record(stream_name, outcome).await?);
+        Ok(events)
     }
 
     async fn fraud_check(&self) -> Result<Vec<BankEvent>, String> {
         let r = &self.request;
-        let limit = self.bank.config.fraud_limit_cents;
         let transfer_id = r.transfer_id.clone();
-        let passed = r.amount_cents <= limit && r.from != r.to;
+        let stream_name = stream("transfer", &r.transfer_id);
+        let limit = self.bank.config.fraud_limit_cents;
+        if r.amount_cents.0 <= limit && r.from != r.to {
+            let passed = BankEvent::FraudCheckPassed { transfer_id };
+            return self.record(stream_name, passed).await;
+        }
         let reason = format!(
             "{}: {} cents to {} (limit {limit})",
             Cause::Fraud,
-            r.amount_cents,
+            r.amount_cents.0,
             r.to
         );
-        let event = match passed {
-            true => BankEvent::FraudCheckPassed { transfer_id },
-            false => BankEvent::FraudRejected {
-                transfer_id,
-                reason: reason.clone(),
-            },
+        let reason = self.blame.fail(Cause::Fraud, reason);
+        let rejected = BankEvent::FraudRejected {
+            transfer_id,
+            reason: reason.clone(),
         };
-        let stored = self.append(stream("transfer", &r.transfer_id), event.clone());
-        stored.await.map_err(|c| c.to_string())?;
-        match passed {
-            true => Ok(vec![event]),
-            false => Err(self.blame.fail(Cause::Fraud, reason)),
-        }
+        self.record(stream_name, rejected).await?;
+        Err(reason)
     }
 }
 
@@ -181,8 +180,7 @@ impl OrchestratorSagaStep<BankEvent> for Step {
         if self.0 != DEBIT {
             return Ok(vec![]);
         }
-        let (reversal, _) = self.1.settle().await.map_err(|c| c.to_string())?;
-        Ok(reversal.into_iter().collect())
+        Ok(self.1.settle().await?.0)
     }
 
     fn name(&self) -> &str {

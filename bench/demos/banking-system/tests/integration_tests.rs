@@ -506,7 +506,7 @@ async fn interrupted_transfer_is_reversed_at_restart() {
         transfer_id: "crashed".into(),
         from: "alice".into(),
         to: "bob".into(),
-        amount_cents: 700,
+        amount_cents: demo_support::money::Cents(700),
     };
     let requested = BankEvent::TransferRequested(request);
     store
