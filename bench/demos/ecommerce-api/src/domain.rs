@@ -25,8 +25,8 @@ pub struct CartItem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StockMove {
     pub order_id: String,
-    pub product_id: String,
-    pub quantity: u32,
+    #[serde(flatten)]
+    pub line: OrderLine,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -189,12 +189,12 @@ impl Aggregate for StockLevel {
         match event {
             ShopEvent::ProductAdded { stock, .. } => self.available += i64::from(*stock),
             ShopEvent::StockReserved(m) => {
-                self.available -= i64::from(m.quantity);
-                self.reserved += i64::from(m.quantity);
+                self.available -= i64::from(m.line.quantity);
+                self.reserved += i64::from(m.line.quantity);
             }
             ShopEvent::StockReleased(m) => {
-                self.available += i64::from(m.quantity);
-                self.reserved -= i64::from(m.quantity);
+                self.available += i64::from(m.line.quantity);
+                self.reserved -= i64::from(m.line.quantity);
             }
             _ => {}
         }
@@ -205,7 +205,7 @@ impl Aggregate for StockLevel {
 pub fn stock_product(event: &ShopEvent) -> Option<&str> {
     match event {
         ShopEvent::ProductAdded { product, .. } => Some(&product.id),
-        ShopEvent::StockReserved(m) | ShopEvent::StockReleased(m) => Some(&m.product_id),
+        ShopEvent::StockReserved(m) | ShopEvent::StockReleased(m) => Some(&m.line.product_id),
         _ => None,
     }
 }

@@ -12,7 +12,6 @@
 pub mod commands;
 pub mod domain;
 pub mod queries;
-pub mod saga;
 
 use allframe_core::cqrs::{
     CommandBus, CommandError, EventStore, InMemoryBackend, ProjectionRegistry, QueryBus, QueryError,
@@ -45,8 +44,9 @@ pub struct AppState {
 pub enum ShopError {
     #[error("order {0} not found")]
     OrderNotFound(String),
-    #[error("order {order_id} failed: {reason}")]
-    OrderFailed { order_id: String, reason: String },
+    /// The order's id and why its checkout failed.
+    #[error("order {0} failed: {1}")]
+    OrderFailed(String, String),
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error(transparent)]
@@ -60,7 +60,7 @@ impl ApiError for ShopError {
         // Commands validate quantities, card numbers, carts and totals, and look up only products.
         match self {
             ShopError::OrderNotFound(_) => (StatusCode::NOT_FOUND, "order_not_found"),
-            ShopError::OrderFailed { .. } => (StatusCode::CONFLICT, "order_failed"),
+            ShopError::OrderFailed(..) => (StatusCode::CONFLICT, "order_failed"),
             ShopError::Command(e) => match e {
                 CommandError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
                 CommandError::NotFound(_) => (StatusCode::NOT_FOUND, "product_not_found"),
@@ -147,10 +147,9 @@ async fn get_order(s: State<AppState>, Path(id): Path<String>) -> Answer<OrderV2
     }
     let events = s.store.get_events(&stream("order", &id)).await;
     match events.map_err(ShopError::Internal)?.pop() {
-        Some(ShopEvent::OrderFailed { failure, .. }) => Err(ShopError::OrderFailed {
-            order_id: id,
-            reason: failure.reason,
-        }),
+        Some(ShopEvent::OrderFailed { failure, .. }) => {
+            Err(ShopError::OrderFailed(id, failure.reason))
+        }
         _ => Err(ShopError::OrderNotFound(id)),
     }
 }
