@@ -8,7 +8,8 @@ between symbols of .rodata, .data.rel.ro, .data, .tdata, .bss: strings, tables, 
 every address something points to, and each piece is charged to what points to it: the function whose code
 loads it (a RIP-relative operand in `objdump -d`) or the data holding a pointer to it (a RELATIVE
 relocation), followed through chains of anonymous data. A row `f [data]` is data that `f` reaches (the first
-by name when several do); `d [relocations]` the .rela.dyn entries of the pointers `d` holds. What nothing
+by name when several do); `d [relocations]` the .rela.dyn entries of the pointers `d` holds; `f [unwind]`
+f's .eh_frame record and .eh_frame_hdr entry. What nothing
 points to stays out of the rows ("unattributed" in its section).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .symbols import AddressMap, Elf, Key, Symbol, code_references, key, read
+from .symbols import AddressMap, Elf, Key, Symbol, code_references, key, read, unwind_entries
 
 DATA_SECTIONS = (".rodata", ".data.rel.ro", ".data", ".tdata", ".bss", ".tbss")
 
@@ -38,7 +39,7 @@ def _kind(s: Symbol) -> str:
     return "function" if s.type == "FUNC" or s.section == ".text" else "data"
 
 
-def attribute(elf: Elf, code_refs: list[tuple[int, int]]) -> Attributed:
+def attribute(elf: Elf, code_refs: list[tuple[int, int]], unwind: list[tuple[int, int]] = ()) -> Attributed:
     out = Attributed()
     named = [s for s in elf.symbols if not s.anonymous]
     by_span: dict[tuple[int, int], list[Symbol]] = defaultdict(list)
@@ -132,22 +133,34 @@ def attribute(elf: Elf, code_refs: list[tuple[int, int]]) -> Attributed:
             out.copies[kk] = max(out.copies[kk], 1)
             out.section_of.setdefault(kk, ".rela.dyn")
             out.in_section[".rela.dyn"] += entry
+    # a function's unwind information: its .eh_frame record (FDE) and its 8-byte .eh_frame_hdr entry
+    hdr = 8 if any(s.name == ".eh_frame_hdr" for s in elf.sections) else 0
+    for start, size in unwind:
+        k = owner_of(start)
+        if k is None:
+            continue
+        kk = (k, "unwind")
+        out.bytes[kk] += size + hdr
+        out.copies[kk] = max(out.copies[kk], 1)
+        out.section_of.setdefault(kk, ".eh_frame")
+        out.in_section[".eh_frame"] += size
+        out.in_section[".eh_frame_hdr"] += hdr
     return out
 
 
 def sizes(path: Path) -> tuple[Elf, Attributed]:
     """An executable read and its bytes attributed to names (see attribute)."""
     elf = read(path)
-    return elf, attribute(elf, code_references(elf.path))
+    return elf, attribute(elf, code_references(elf.path), unwind_entries(elf.path))
 
 
-VERSION = 2      # of the attribution: rows kept (a cache) under another version are measured again
+VERSION = 3      # of the attribution: rows kept (a cache) under another version are measured again
 COLUMNS = ["crate", "name", "kind", "section", "before", "after", "delta", "copies_before", "copies_after"]
 
 
 def as_rows(at: Attributed) -> list[dict]:
     """One row per (name, kind): crate, name, kind, section, bytes, copies (what a cache or a record keeps)."""
-    return [dict(crate=k.crate, name=k.path + {"data reached": " [data]", "relocations": " [relocations]"}.get(kind, ""), kind=kind,
+    return [dict(crate=k.crate, name=k.path + {"data reached": " [data]", "relocations": " [relocations]", "unwind": " [unwind]"}.get(kind, ""), kind=kind,
                  section=at.section_of.get((k, kind), ""), bytes=int(n), copies=int(at.copies.get((k, kind), 0)))
             for (k, kind), n in sorted(at.bytes.items())]
 

@@ -444,6 +444,18 @@ def code_references(path: Path) -> list[tuple[int, int]]:
     return parse_code_references(_run([objdump, "-d", "--no-show-raw-insn", "-w", str(path)]))
 
 
+_FDE = re.compile(r"^[0-9a-f]+ ([0-9a-f]+) [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.")
+
+
+def parse_unwind(text: str) -> list[tuple[int, int]]:
+    """`readelf --debug-dump=frames` -> (function start, bytes of its .eh_frame record) per FDE."""
+    return [(int(m.group(2), 16), int(m.group(1), 16) + 4) for m in map(_FDE.match, text.splitlines()) if m]
+
+
+def unwind_entries(path: Path) -> list[tuple[int, int]]:
+    return parse_unwind(_run([_tool("readelf"), "--debug-dump=frames", str(path)]))
+
+
 class AddressMap:
     """Which named symbol an address falls in (the first by name when several cover it)."""
 
