@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use tokio_util::task::TaskTracker;
 
 use commands::{CreateOrder, Shop, UpdateCart};
-use domain::{order_v2, Cart, CartItem, OrderV1, OrderV2, Product, ShopEvent};
+use domain::{order_v2, Cart, CartItem, OrderV2, Product, ShopEvent};
 use queries::{CatalogView, GetCart, GetOrder, InventoryView, ListProducts};
 
 #[derive(Clone)]
@@ -195,33 +195,20 @@ fn openapi_document() -> Value {
     doc
 }
 
+/// The log the shop starts with, by stream: three products and an order recorded before the schema
+/// change, still in the V1 shape.
 fn seed_events() -> Vec<(String, ShopEvent)> {
-    let products = [
-        ("keyboard", "Keyboard", 4999, 10),
-        ("mouse", "Mouse", 1999, 25),
-        ("monitor", "Monitor", 18999, 3),
-    ];
-    let mut seed = Vec::new();
-    for (id, name, price_cents, stock) in products {
-        let product = Product {
-            id: id.into(),
-            name: name.into(),
-            price_cents,
-        };
-        let added = ShopEvent::ProductAdded { product, stock };
-        seed.push((stream("product", id), added));
-    }
-    // An order recorded before the schema change, still in the log in the V1 shape.
-    let legacy = OrderV1 {
-        order_id: "legacy-1001".into(),
-        items: vec![("keyboard".into(), 1), ("monitor".into(), 2)],
-        total: 429.97,
-    };
-    seed.push((
-        stream("order", "legacy-1001"),
-        ShopEvent::OrderPlacedV1(legacy),
-    ));
-    seed
+    let seed = json!([
+        ["product-keyboard", {"type": "ProductAdded", "stock": 10,
+            "product": {"id": "keyboard", "name": "Keyboard", "price_cents": 4999}}],
+        ["product-mouse", {"type": "ProductAdded", "stock": 25,
+            "product": {"id": "mouse", "name": "Mouse", "price_cents": 1999}}],
+        ["product-monitor", {"type": "ProductAdded", "stock": 3,
+            "product": {"id": "monitor", "name": "Monitor", "price_cents": 18999}}],
+        ["order-legacy-1001", {"type": "OrderPlacedV1", "order_id": "legacy-1001",
+            "items": [["keyboard", 1], ["monitor", 2]], "total": 429.97}],
+    ]);
+    serde_json::from_value(seed).expect("the seed events are ShopEvents")
 }
 
 /// Builds the whole application: seeded store, projections, buses, HTTP routes. Checkout sagas
