@@ -369,3 +369,34 @@ def coverage_by_module(d: pd.DataFrame, subtitle: str) -> alt.Chart:
     text = bars.mark_text(align="left", dx=3, fontSize=10, color="#333").encode(text=alt.Text("pct:Q", format=".0f"))
     return (bars + text).properties(width=WIDTH, height=alt.Step(11),
                                     title=_title("Coverage per module: lines and regions", subtitle))
+
+
+# ---------------------------------------------------------------- releases
+
+def release_size_steps(pts: pd.DataFrame, order: list[str], subtitle: str) -> alt.FacetChart:
+    """Per configuration: size across releases as a step line, with the PRD's target and limit."""
+    d = pts.copy()
+    d["release"] = pd.Categorical(d["release"], categories=order, ordered=True)
+    d = d.sort_values("release")
+    x = alt.X("release:N", sort=order, title="allframe-core release",
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
+    line = alt.Chart().mark_line(interpolate="step-after", point=True).encode(
+        x=x, y=alt.Y("MiB:Q", title="release binary (MiB)", scale=alt.Scale(zero=True)),
+        tooltip=["release", "configuration", alt.Tooltip("MiB:Q", format=".3f")])
+    # horizontal rules across the panel: no x encoding (with one, each release would get a vertical tick)
+    target = alt.Chart().mark_rule(color=TARGET_COLOR, strokeDash=[4, 3]).encode(y="mean(target MiB):Q")
+    limit = alt.Chart().mark_rule(color=LIMIT_COLOR, strokeDash=[6, 3]).encode(y="mean(limit MiB):Q")
+    return alt.layer(line, target, limit, data=d).properties(width=420, height=200).facet(
+        facet=alt.Facet("configuration:N", title=None, sort=list(dict.fromkeys(d["configuration"]))), columns=2
+    ).resolve_scale(y="independent").properties(title=_title(
+        "Release binary size across releases, with the PRD's target (amber dashes) and limit (red dashes)", subtitle))
+
+
+def release_metric_steps(d: pd.DataFrame, order: list[str], y_title: str, title: str, subtitle: str,
+                       series: str = "config") -> alt.Chart:
+    x = alt.X("release:N", sort=order, title="allframe-core release",
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
+    return alt.Chart(d).mark_line(interpolate="step-after", point=True).encode(
+        x=x, y=alt.Y("value:Q", title=y_title), color=alt.Color(f"{series}:N", title=None),
+        tooltip=["release", series, alt.Tooltip("value:Q", format=",.1f")]).properties(
+        width=640, height=260, title=_title(title, subtitle))

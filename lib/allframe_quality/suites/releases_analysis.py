@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-import altair as alt
 import pandas as pd
 
 from ..config.budgets import Budgets
@@ -187,39 +186,6 @@ def evaluate(df: pd.DataFrame, b: Budgets) -> list[Finding]:
                                Verdict.INFO, f"since {first}", g["value"].iloc[-1] / b.size.unit_bytes,
                                b.size.config(c).target_mib, lim, "MiB"))
     return out
-
-
-# ---------------------------------------------------------------- charts
-
-def size_steps_chart(pts: pd.DataFrame, order: list[str], subtitle: str) -> alt.FacetChart:
-    """Per configuration: size across releases as a step line, with the PRD's target and limit."""
-    from ..report.charts import LIMIT_COLOR, TARGET_COLOR, _title
-    d = pts.copy()
-    d["release"] = pd.Categorical(d["release"], categories=order, ordered=True)
-    d = d.sort_values("release")
-    x = alt.X("release:N", sort=order, title="allframe-core release",
-              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
-    line = alt.Chart().mark_line(interpolate="step-after", point=True).encode(
-        x=x, y=alt.Y("MiB:Q", title="release binary (MiB)", scale=alt.Scale(zero=True)),
-        tooltip=["release", "configuration", alt.Tooltip("MiB:Q", format=".3f")])
-    # horizontal rules across the panel: no x encoding (with one, each release would get a vertical tick)
-    target = alt.Chart().mark_rule(color=TARGET_COLOR, strokeDash=[4, 3]).encode(y="mean(target MiB):Q")
-    limit = alt.Chart().mark_rule(color=LIMIT_COLOR, strokeDash=[6, 3]).encode(y="mean(limit MiB):Q")
-    return alt.layer(line, target, limit, data=d).properties(width=420, height=200).facet(
-        facet=alt.Facet("configuration:N", title=None, sort=list(dict.fromkeys(d["configuration"]))), columns=2
-    ).resolve_scale(y="independent").properties(title=_title(
-        "Release binary size across releases, with the PRD's target (amber dashes) and limit (red dashes)", subtitle))
-
-
-def metric_steps_chart(d: pd.DataFrame, order: list[str], y_title: str, title: str, subtitle: str,
-                       series: str = "config") -> alt.Chart:
-    from ..report.charts import _title
-    x = alt.X("release:N", sort=order, title="allframe-core release",
-              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelFontSize=10))
-    return alt.Chart(d).mark_line(interpolate="step-after", point=True).encode(
-        x=x, y=alt.Y("value:Q", title=y_title), color=alt.Color(f"{series}:N", title=None),
-        tooltip=["release", series, alt.Tooltip("value:Q", format=",.1f")]).properties(
-        width=640, height=260, title=_title(title, subtitle))
 
 
 def instructions_points(df: pd.DataFrame) -> pd.DataFrame:
