@@ -6,6 +6,8 @@ use allframe_core::cqrs::{
     QueryError, QueryHandler, QueryResult, ValidationError,
 };
 
+use crate::locks::{Guard, KeyedLocks};
+
 /// A stream name (AllFrame aggregate id): `stream("account", "bob")` is `account-bob`.
 pub fn stream(kind: &str, id: &str) -> String {
     format!("{kind}-{id}")
@@ -40,6 +42,21 @@ pub async fn append<E: Event, B: EventStoreBackend<E>>(
     let stored = store.append(stream_name, vec![event.clone()]).await;
     stored.map_err(CommandError::Internal)?;
     Ok(vec![event])
+}
+
+/// Takes the lock of stream `KIND-ID` and refuses (`AlreadyExecuted("KIND ID exists")`) if the stream has
+/// events: a command that creates an aggregate under a client-given id creates it once. Returns the
+/// stream's name and its lock, held until dropped.
+pub async fn claim<E: Event, B: EventStoreBackend<E>>(
+    store: &EventStore<E, B>,
+    locks: &KeyedLocks,
+    kind: &str,
+    id: &str,
+) -> Result<(String, Guard), CommandError> {
+    let stream_name = stream(kind, id);
+    let lock = locks.lock(&stream_name).await;
+    ensure_new(store, &stream_name, &format!("{kind} {id}")).await?;
+    Ok((stream_name, lock))
 }
 
 /// `AlreadyExecuted("WHAT exists")` if `stream_name` has events. Call it holding the stream's lock
