@@ -101,10 +101,7 @@ impl CommandHandler<OpenAccount, BankEvent> for Bank {
             let rule = "letters, digits and '-' only";
             return Err(events::invalid("account_id", rule));
         }
-        let stream_name = stream("account", id);
-        let _lock = self.locks.lock(&stream_name).await;
-        let what = format!("account {id}");
-        events::ensure_new(&self.store, &stream_name, &what).await?;
+        let (stream_name, _lock) = events::claim(&self.store, &self.locks, "account", id).await?;
         let opened = BankEvent::AccountOpened(opening);
         events::append(&self.store, &stream_name, opened).await
     }
@@ -131,10 +128,8 @@ impl CommandHandler<Deposit, BankEvent> for Bank {
 impl CommandHandler<TransferMoney, BankEvent> for Bank {
     async fn handle(&self, TransferMoney(mut request): TransferMoney) -> CommandResult<BankEvent> {
         request.transfer_id = events::new_id(request.transfer_id);
-        let stream_name = stream("transfer", &request.transfer_id);
-        let _lock = self.locks.lock(&stream_name).await;
-        let what = format!("transfer {}", request.transfer_id);
-        events::ensure_new(&self.store, &stream_name, &what).await?;
+        let id = &request.transfer_id;
+        let (stream_name, _lock) = events::claim(&self.store, &self.locks, "transfer", id).await?;
         self.existing(&request.from).await?;
         self.existing(&request.to).await?;
         let requested = BankEvent::TransferRequested(request.clone());
@@ -339,24 +334,21 @@ pub async fn app(config: Config, tasks: TaskTracker) -> Result<Router, String> {
     queries
         .register::<GetStream, _, _>(Streams(store.clone()))
         .await;
-    let seeds = [
-        ("alice", "Alice", 500_000),
-        ("bob", "Bob", 10_000),
-        ("partner", "Partner Bank", 0),
-    ];
-    for (id, owner, cents) in seeds {
-        let external = id == "partner";
-        let opening = Opening {
-            account_id: id.into(),
-            owner: owner.into(),
-            external,
-        };
+    // The demo accounts, opened and funded through the commands (once: at a later start they exist).
+    let seeds = json!([
+        [{"account_id": "alice", "owner": "Alice"}, 500_000],
+        [{"account_id": "bob", "owner": "Bob"}, 10_000],
+        [{"account_id": "partner", "owner": "Partner Bank", "external": true}, 0],
+    ]);
+    let seeds: Vec<(Opening, u64)> = serde_json::from_value(seeds).map_err(|e| e.to_string())?;
+    for (opening, cents) in seeds {
+        let id = opening.account_id.clone();
         match commands.dispatch(OpenAccount(opening)).await {
-            Err(CommandError::AlreadyExecuted(_)) => continue, // opened at an earlier start
+            Err(CommandError::AlreadyExecuted(_)) => continue,
             opened => opened.map_err(|e| e.to_string())?,
         };
         if let Ok(cents) = Cents::try_from(cents) {
-            let funded = commands.dispatch(Deposit(id.into(), cents)).await;
+            let funded = commands.dispatch(Deposit(id, cents)).await;
             funded.map_err(|e| e.to_string())?;
         }
     }
