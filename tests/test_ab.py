@@ -4,7 +4,7 @@ the untouched operation is not flagged; the same build against itself raises no 
 import pytest
 
 from allframe_quality.compare import ab
-from allframe_quality.alerts import webhook as alerts
+from allframe_quality.core import markdown
 from allframe_quality.config import budgets
 from allframe_quality.core.errors import ParameterError
 from conftest import slowed_allframe
@@ -23,7 +23,7 @@ def test_two_registry_versions_render_a_comparison(data_dir):
     row = c.changes[(c.changes["metric"] == "file_bytes") & (c.changes["config"] == "minimal")].iloc[0]
     assert row["baseline"] > 500_000 and row["current"] > 500_000      # both sides really built
     assert f"| minimal | {row['baseline']:,.0f} | {row['current']:,.0f} | {row['current'] - row['baseline']:+,.0f} |" in md
-    assert len(md) < alerts.COMMENT_LIMIT
+    assert len(md) < markdown.COMMENT_LIMIT
     assert (data_dir / "ab" / c.ab_id / "comparison.md").read_text() == md
     assert not (data_dir / "runs").exists()        # an A/B never mixes into the regular runs and trends
 

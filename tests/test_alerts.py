@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from allframe_quality.alerts import webhook as alerts
-from allframe_quality.suites import gate
 from allframe_quality.commands import gate as gate_command
+from allframe_quality.core import markdown
 from conftest import save_cqrs
 
 
@@ -80,7 +80,7 @@ def test_a_missing_baseline_is_a_clear_error(data_dir, capsys):
 
 def test_comments_fit_githubs_limit():
     long = "## head\n\n<details><summary>all</summary>\n\n" + "".join(f"| row {i} | {'x' * 80} |\n" for i in range(2000))
-    cut = alerts.fit(long)
-    assert len(cut) <= alerts.COMMENT_LIMIT and cut.startswith("## head")
+    cut = markdown.fit(long)
+    assert len(cut) <= markdown.COMMENT_LIMIT and cut.startswith("## head")
     assert cut.count("<details>") == cut.count("</details>") and "cut to fit" in cut
-    assert alerts.fit("short") == "short"
+    assert markdown.fit("short") == "short"

@@ -3,12 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from allframe_quality.tools import cargo, callgrind, criterion
+from allframe_quality.tools import callgrind, criterion
 from allframe_quality.config import budgets
-from allframe_quality.suites import cqrs, gate
+from allframe_quality.suites import cqrs
 from allframe_quality.commands import gate as gate_command
 from allframe_quality.verdict import regression
 from allframe_quality.core.errors import ParameterError
+from allframe_quality.core.errors import ToolMissing
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -93,5 +94,5 @@ def test_instructions_false_is_time_only_and_a_missing_valgrind_is_an_error(data
     assert (df[df["metric"] == "ops_per_s"]["status"] == "ok").all()
     from conftest import path_without
     monkeypatch.setenv("PATH", path_without(tmp_path, "valgrind"))
-    with pytest.raises(cargo.ToolMissing, match="valgrind not found on PATH"):
+    with pytest.raises(ToolMissing, match="valgrind not found on PATH"):
         cqrs.measure(["event_upcast"], printer=None)

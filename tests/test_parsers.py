@@ -2,6 +2,7 @@
 import pytest
 
 from allframe_quality.tools import bloat, cargo
+from allframe_quality.core.errors import ToolMissing
 
 
 @pytest.mark.parametrize("name", ["cargo-bloat-minimal.json", "cargo-bloat-axum.json"])
@@ -40,7 +41,7 @@ def test_cargo_messages_collect_compiler_errors(fixture_text):
 
 def test_missing_tools_say_how_to_install(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(cargo.ToolMissing, match="cargo-bloat not found.*cargo install --locked cargo-bloat"):
+    with pytest.raises(ToolMissing, match="cargo-bloat not found.*cargo install --locked cargo-bloat"):
         cargo.require("cargo-bloat", "Install it with `cargo install --locked cargo-bloat`, or run `make setup`.")
-    with pytest.raises(cargo.ToolMissing, match="cargo not found.*rustup"):
+    with pytest.raises(ToolMissing, match="cargo not found.*rustup"):
         cargo.require_cargo()

@@ -11,12 +11,9 @@ import sys
 import urllib.error
 import urllib.request
 
-from ..core import markdown
 
 WEBHOOK_ENV = "AFQ_ALERT_WEBHOOK_URL"
 REPORT_URL_ENV = "AFQ_REPORT_URL"      # where the published site lives, linked from the alert
-COMMENT_LIMIT = markdown.COMMENT_LIMIT
-fit = markdown.fit   # compare/ still reads it from here
 
 
 def slack_text(v) -> str:

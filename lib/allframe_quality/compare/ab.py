@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 
 import pandas as pd
 
-from ..alerts import webhook as alerts
+from ..core import markdown as md_fmt
 from . import explain
 from ..tools import allframe_source
 from ..core import registry, atomic, metadata, paths, records
@@ -186,15 +186,11 @@ def run(a: str, b: str, suites: Sequence[str] = SUITES, *, rounds: int = 5, para
 
 # ---------------------------------------------------------------- the PR comment
 
-def _cell(x) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
-
-
 def _bytes(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
+def markdown(c: Comparison, limit: int = md_fmt.COMMENT_LIMIT) -> str:
     ch = c.changes
     reg = ch[ch["verdict"] == regression.REGRESSED]
     imp = ch[ch["verdict"] == regression.IMPROVED]
@@ -202,21 +198,21 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
     verdict = ("❌ a side failed" if c.failures else "❌ regressions" if len(reg) or len(broke) else "✅ no regressions")
     m = c.meta.get("machine", {})
     lines = [f"## AllFrame A/B: {verdict}", "",
-             f"**A** {_cell(c.a.label)} → **B** {_cell(c.b.label)}; {len(reg)} regressed, {len(imp)} improved, "
+             f"**A** {md_fmt.cell(c.a.label)} → **B** {md_fmt.cell(c.b.label)}; {len(reg)} regressed, {len(imp)} improved, "
              f"{len(broke)} broke, of {len(ch)} compared metrics. Suites {', '.join(c.suites)}, {c.rounds} interleaved "
-             f"rounds (ABAB…), on {_cell(m.get('cpu_model'))} ({m.get('cores')} cores), {c.seconds / 60:.1f} min.", ""]
-    lines += [f"- ❌ {_cell(x)}" for x in c.failures]
+             f"rounds (ABAB…), on {md_fmt.cell(m.get('cpu_model'))} ({m.get('cores')} cores), {c.seconds / 60:.1f} min.", ""]
+    lines += [f"- ❌ {md_fmt.cell(x)}" for x in c.failures]
     listed = regression.regression_list(ch)
-    lines += [f"- {_cell(x)}" for x in listed] or ["- no metric changed past the threshold with evidence"]
+    lines += [f"- {md_fmt.cell(x)}" for x in listed] or ["- no metric changed past the threshold with evidence"]
     sz = ch[(ch["suite"] == "size") & (ch["metric"] == "file_bytes")]
     if not sz.empty:
         lines += ["", "### Size (release binary, bytes)", "", "| configuration | A | B | Δ bytes | Δ % |", "|---|---:|---:|---:|---:|"]
         for r in sz.to_dict("records"):
             if r["verdict"] in (regression.BROKE, regression.NEW, regression.FIXED):
-                lines.append(f"| {_cell(r['config'])} | {_bytes(r['baseline']) if r['baseline'] == r['baseline'] else '—'} "
+                lines.append(f"| {md_fmt.cell(r['config'])} | {_bytes(r['baseline']) if r['baseline'] == r['baseline'] else '—'} "
                              f"| {_bytes(r['current']) if r['current'] == r['current'] else '—'} | — | {r['verdict']} |")
             else:
-                lines.append(f"| {_cell(r['config'])} | {_bytes(r['baseline'])} | {_bytes(r['current'])} "
+                lines.append(f"| {md_fmt.cell(r['config'])} | {_bytes(r['baseline'])} | {_bytes(r['current'])} "
                              f"| {r['current'] - r['baseline']:+,.0f} | {r['change_pct']:+.2f}% |")
     perf = ch[ch["suite"] == "cqrs"]
     if not perf.empty:
@@ -229,14 +225,14 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
                   "| store / payload / events | metric | A | B | change | verdict |", "|---|---|---:|---:|---:|---|"]
         for r in mem.to_dict("records"):
             ch_pct = "—" if r["change_pct"] != r["change_pct"] else f"{r['change_pct']:+.2f}%"
-            lines.append(f"| {_cell(r['config'])} / {_cell(r['variant'])} / {int(r['item']):,} | {r['metric']} "
+            lines.append(f"| {md_fmt.cell(r['config'])} / {md_fmt.cell(r['variant'])} / {int(r['item']):,} | {r['metric']} "
                          f"| {r['baseline'] / 2**20:,.2f} MiB | {r['current'] / 2**20:,.2f} MiB | {ch_pct} | {r['verdict']} |")
         lines += ["", "</details>"]
     other = ch[(ch["suite"] == "size") & (ch["metric"] != "file_bytes")]
     if not other.empty:
         lines += ["", "<details><summary>Other size metrics</summary>", "", "| configuration | metric | A | B | Δ % |",
                   "|---|---|---:|---:|---:|"]
-        lines += [f"| {_cell(r['config'])} | {r['metric']} | {_bytes(r['baseline'])} | {_bytes(r['current'])} | "
+        lines += [f"| {md_fmt.cell(r['config'])} | {r['metric']} | {_bytes(r['baseline'])} | {_bytes(r['current'])} | "
                   f"{r['change_pct']:+.2f}% |" for r in other.to_dict("records") if r["baseline"] == r["baseline"]]
         lines += ["", "</details>"]
     footer = ["", f"<sub>A change counts when it is past {c.threshold_pct:g}% (quality.toml) and real: exact for bytes "
@@ -246,7 +242,7 @@ def markdown(c: Comparison, limit: int = alerts.COMMENT_LIMIT) -> str:
     if c.explanations:    # where: within what the comment has left (a PR check adds its own lines: keep a margin)
         room = limit - len("\n".join(lines + footer)) - 8_000
         lines += ["", explain.markdown(c.explanations, room, f"data/ab/{c.ab_id}/explanations.json")]
-    return alerts.fit("\n".join(lines + footer) + "\n", limit)
+    return md_fmt.fit("\n".join(lines + footer) + "\n", limit)
 
 
 def _perf_row(r: dict) -> str:
@@ -254,4 +250,4 @@ def _perf_row(r: dict) -> str:
         return "—" if x != x else f"{x:,.1f}"
     iv = "—" if r["lo_pct"] != r["lo_pct"] or r["lo_pct"] == r["hi_pct"] else f"[{r['lo_pct']:+.1f}, {r['hi_pct']:+.1f}]"
     ch = "—" if r["change_pct"] != r["change_pct"] else f"{r['change_pct']:+.2f}%"
-    return f"| {_cell(r['config'])} | {r['metric']} | {v(r['baseline'])} | {v(r['current'])} | {ch} | {iv} | {r['verdict']} |"
+    return f"| {md_fmt.cell(r['config'])} | {r['metric']} | {v(r['baseline'])} | {v(r['current'])} | {ch} | {iv} | {r['verdict']} |"

@@ -21,11 +21,12 @@ from typing import Callable
 
 import pandas as pd
 
+from ..core.errors import ToolMissing
 from ..config.budgets import BudgetError, Budgets
 from ..core import atomic, records
 from ..core.procs import say
 from ..report import explanations as render
-from ..tools import callgrind, cargo, dhat, inferno, symbols
+from ..tools import callgrind, dhat, inferno, symbols
 from . import explain_heap, explain_instructions, explain_size
 from .explain_builds import ExplainError, SideSource, executable
 
@@ -33,7 +34,7 @@ SIZE_METRICS = ("file_bytes", "stripped_bytes", "text_bytes")
 INSTRUCTION_METRICS = ("instructions_per_op",)
 HEAP_METRICS = ("heap_peak_bytes", "heap_allocated_bytes", "heap_allocations", "bytes_per_event", "peak_rss_bytes")
 EXPLAINED_VERDICTS = ("regressed", "improved")
-FAILURES = (ExplainError, symbols.SymbolsError, callgrind.CallgrindError, cargo.ToolMissing, inferno.InfernoError,
+FAILURES = (ExplainError, symbols.SymbolsError, callgrind.CallgrindError, ToolMissing, inferno.InfernoError,
             dhat.DhatError)
 HEAP_EVENTS = 2_000        # valgrind's DHAT runs ~50x slower: sites show at a few thousand events
 MODULE = "python -m allframe_quality.compare.explain_cli"
@@ -132,7 +133,7 @@ def instructions_of(pa: Path, pb: Path, operation: str, budgets: Budgets, work: 
     try:
         svg = str(inferno.diff_svg(explain_instructions.folded_per_op(xa), explain_instructions.folded_per_op(xb),
                                    work / f"{operation}.diff.svg", f"{operation}: instructions per operation, B against A"))
-    except (inferno.InfernoError, cargo.ToolMissing) as err:     # the table stands without the picture
+    except (inferno.InfernoError, ToolMissing) as err:     # the table stands without the picture
         svg = f"not drawn: {err}"
     title = f"CQRS {operation}, instructions per operation"
     return Explained("cqrs", operation, "instructions_per_op",

@@ -15,10 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import ab
-from ..alerts import webhook as alerts
 from ..core import atomic, params, paths, procs, records
+from ..core import markdown as md_fmt
 from ..config import budgets as budgets_mod
-from ..tools import cargo
 from ..suites import gate
 from ..verdict.verdicts import Finding
 
@@ -65,7 +64,7 @@ def run(repo: str, base: str, head: str, suites, *, rounds: int = ab.MIN_ROUNDS,
     return Check(repo, base, head, c, head_findings(c, b))
 
 
-def markdown(k: Check, limit: int = alerts.COMMENT_LIMIT) -> str:
+def markdown(k: Check, limit: int = md_fmt.COMMENT_LIMIT) -> str:
     """Verdict first; then head's budget checks; then the A/B (its heading one level down)."""
     c = k.comparison
     why = [w for w, on in (("a hard limit broken at head", k.limit_broken), ("a side failed", bool(c.failures)),
@@ -76,7 +75,7 @@ def markdown(k: Check, limit: int = alerts.COMMENT_LIMIT) -> str:
              "", "### Budgets at head (quality.toml)", "", *gate.findings_markdown(k.findings), ""]
     ab_md = ab.markdown(c, limit)
     lines.append(ab_md.replace("## AllFrame A/B:", "### A/B, base → head:", 1))
-    return alerts.fit("\n".join(lines), limit)
+    return md_fmt.fit("\n".join(lines), limit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,17 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     except params.ParameterError as e:
         print(f"pr-check: {e}", file=sys.stderr)
         return 2
-    procs.guard("pr-check")
-    try:
-        k = run(a.repo, a.base, a.head, [s for s in a.suites.split(",") if s], rounds=a.rounds, params=suite_params)
-    except (budgets_mod.BudgetError, ab.allframe_source.SourceError, cargo.ToolMissing) as e:
-        print(f"pr-check: {e}", file=sys.stderr)
-        return 2
-    except procs.Interrupted as e:
-        print(f"pr-check: interrupted by {e}; partial rounds are under data/ab/", file=sys.stderr)
-        return 130
-    finally:
-        procs.kill_descendants()
+    code, k = procs.guarded("pr-check", lambda: run(a.repo, a.base, a.head, [s for s in a.suites.split(",") if s],
+                                                    rounds=a.rounds, params=suite_params),
+                            interrupted="partial rounds are under data/ab/")
+    if code is not None:
+        return code
     md = markdown(k)
     print(md)
     if a.out:

@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from ..core.errors import ToolMissing
 from ..tools import allframe_source, bloat, callgrind, cargo, executable_copy, symbol_sizes, symbols
 from ..core import atomic, metadata, paths, procs, records
 from . import memory, contract
@@ -340,7 +341,7 @@ class Measurer:
         rows = [self._row(**base, metric="file_bytes", unit="bytes", value=b.executable.stat().st_size)]
         try:
             rows.append(self._row(**base, metric="stripped_bytes", unit="bytes", value=stripped_size(b.executable)))
-        except (subprocess.CalledProcessError, cargo.ToolMissing) as e:   # the lab's tool failed: never cached
+        except (subprocess.CalledProcessError, ToolMissing) as e:   # the lab's tool failed: never cached
             err = (e.stderr.decode(errors="replace") if isinstance(getattr(e, "stderr", None), bytes) else str(e)).strip()
             rows.append(self._row(**base, metric="stripped_bytes", unit="bytes", status="failed", detail=f"strip failed: {err}"))
         if CRATE in b.compiled:
@@ -457,7 +458,7 @@ class Measurer:
                     raise
                 cs = bloat.crates(self.ws, "size-probe", features=[*c.features, *COMPAT], printer=self.printer,
                                   label=f"{self.s.label}: {config} + {', '.join(COMPAT)} [cargo-bloat]")
-        except (bloat.BloatError, cargo.ToolMissing) as e:
+        except (bloat.BloatError, ToolMissing) as e:
             return [self._row(config=config, metric="text_bytes", unit="bytes", status="failed", detail=str(e))]
         return [self._row(config=config, metric="text_bytes", unit="bytes", value=cs.text_size)] + \
             [self._row(config=config, item=n, metric="crate_text_bytes", unit="bytes", value=v) for n, v in cs.crates.items()]

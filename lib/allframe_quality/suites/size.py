@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ..tools import bloat, cargo
+from ..core.errors import ToolMissing
+from ..tools import bloat
 from . import contract
 from ..tools.binaries import stripped_size  # noqa: F401 (releases reads it here)
 from ..core.procs import say
@@ -71,7 +72,7 @@ def _measure_target(ctx: contract.Context, t: Target, profile: str, with_bloat: 
         try:
             cs = bloat.crates(ctx.workspace, t.package, profile=profile, features=t.features, extra_args=ctx.cargo_args,
                               printer=ctx.printer, label=label)
-        except (bloat.BloatError, cargo.ToolMissing) as e:
+        except (bloat.BloatError, ToolMissing) as e:
             # text_bytes is tracked: a failed breakdown fails the gate and shows as "broke" in the history
             ctx.record(**base, metric="text_bytes", unit="bytes", status="failed", detail=str(e))
         else:
