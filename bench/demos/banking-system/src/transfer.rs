@@ -139,12 +139,9 @@ impl Transfer {
             let passed = BankEvent::FraudCheckPassed { transfer_id };
             return self.record(stream_name, passed).await;
         }
-        let reason = format!(
-            "{}: {} cents to {} (limit {limit})",
-            Cause::Fraud,
-            r.amount_cents.0,
-            r.to
-        );
+        let amount = r.amount_cents.0;
+        let to = &r.to;
+        let reason = format!("{}: {amount} cents to {to} (limit {limit})", Cause::Fraud);
         let reason = self.blame.fail(Cause::Fraud, reason);
         let rejected = BankEvent::FraudRejected {
             transfer_id,

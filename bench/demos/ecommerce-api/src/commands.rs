@@ -145,10 +145,8 @@ impl Checkout {
     /// that fails, only earlier ones), then reserves them all.
     async fn reserve(&self) -> Result<Vec<ShopEvent>, String> {
         let lines = &self.order.lines;
-        let streams: Vec<_> = lines
-            .iter()
-            .map(|l| stream("product", &l.product_id))
-            .collect();
+        let product = |l: &OrderLine| stream("product", &l.product_id);
+        let streams: Vec<_> = lines.iter().map(product).collect();
         let _locks = self
             .shop
             .locks
