@@ -115,29 +115,7 @@ def run(metric: str, good: str, bad: str, *, checkout: str | None = None, thresh
     thr = b.regression_threshold_pct if threshold_pct is None else float(threshold_pct)
     if thr <= 0:
         raise BudgetError(f"threshold must be a positive percentage, got {thr}")
-    if checkout:
-        shas = allframe_source.revisions_between(checkout, good, bad)
-        subjects = {s: None for s in shas}      # made when measured: each is an exported tree
-
-        def subject(key: str) -> releases.Subject:
-            if subjects[key] is None:
-                subjects[key] = releases.of_checkout(allframe_source.at_revision(checkout, key))
-            return subjects[key]
-        order = shas
-        labels = {s: f"{s[:10]} {allframe_source.git(checkout, 'log', '-1', '--format=%s', s)[:60]}" for s in shas}
-    else:
-        all_r = {r.version: r for r in releases.list_releases()}
-        for v in (good, bad):
-            if v not in all_r:
-                raise BudgetError(f"allframe-core has no release {v!r} on the registry; valid: {list(all_r)}")
-        if semver(good) >= semver(bad):
-            raise BudgetError(f"GOOD {good} must be an older release than BAD {bad}")
-        order = [v for v in all_r if semver(good) <= semver(v) <= semver(bad) and (not all_r[v].yanked or v in (good, bad))]
-
-        def subject(key: str) -> releases.Subject:
-            return releases.of_release(all_r[key])
-        labels = {v: v + (" (yanked)" if all_r[v].yanked else "") for v in order}
-
+    order, labels, subject = _commits(checkout, good, bad) if checkout else _releases(good, bad)
     measurers: dict[str, releases.Measurer] = {}
     steps: list[Step] = []
 
@@ -169,6 +147,40 @@ def run(metric: str, good: str, bad: str, *, checkout: str | None = None, thresh
                        + (f" nor across the limit {_fmt(spec.limit, spec)}" if spec.limit else ""))
         return res
     last.verdict = "bad"
+    _search(res, order, measure, is_bad)
+    _explain_across(res, spec, b, lambda key: measurers.setdefault(key, releases.Measurer(subject(key), b, printer)),
+                    printer)
+    return res
+
+
+def _commits(checkout: str, good: str, bad: str):
+    """The checkout's commits from good to bad (first-parent), their labels, and each one's subject, exported when measured."""
+    shas = allframe_source.revisions_between(checkout, good, bad)
+    subjects = {s: None for s in shas}      # made when measured: each is an exported tree
+
+    def subject(key: str) -> releases.Subject:
+        if subjects[key] is None:
+            subjects[key] = releases.of_checkout(allframe_source.at_revision(checkout, key))
+        return subjects[key]
+    labels = {s: f"{s[:10]} {allframe_source.git(checkout, 'log', '-1', '--format=%s', s)[:60]}" for s in shas}
+    return shas, labels, subject
+
+
+def _releases(good: str, bad: str):
+    """The registry's releases from good to bad (yanked ones only as the ends), their labels, and each one's subject."""
+    all_r = {r.version: r for r in releases.list_releases()}
+    for v in (good, bad):
+        if v not in all_r:
+            raise BudgetError(f"allframe-core has no release {v!r} on the registry; valid: {list(all_r)}")
+    if semver(good) >= semver(bad):
+        raise BudgetError(f"GOOD {good} must be an older release than BAD {bad}")
+    order = [v for v in all_r if semver(good) <= semver(v) <= semver(bad) and (not all_r[v].yanked or v in (good, bad))]
+    labels = {v: v + (" (yanked)" if all_r[v].yanked else "") for v in order}
+    return order, labels, lambda key: releases.of_release(all_r[key])
+
+
+def _search(res: Result, order: list[str], measure, is_bad) -> None:
+    """Binary search between the good first and the bad last point; a point that cannot be measured is skipped."""
     lo, hi, skipped = 0, len(order) - 1, set()
     while hi - lo > 1:
         cands = [i for i in range(lo + 1, hi) if i not in skipped]
@@ -185,21 +197,19 @@ def run(metric: str, good: str, bad: str, *, checkout: str | None = None, thresh
             st.verdict, lo = "good", mid
     res.culprit, res.last_good = order[hi], order[lo]
     res.skipped_between = [order[i] for i in range(lo + 1, hi)]
+
+
+def _explain_across(res: Result, spec: MetricSpec, b: Budgets, measurer, printer) -> None:
+    """Across the culprit: crates, dependencies, and the explanation per symbol or function."""
     cfg = spec.explained_by
-    frames = []
-    for key in (res.last_good, res.culprit):
-        m = measurers.setdefault(key, releases.Measurer(subject(key), b, printer))
-        frames += m.part(f"size-{cfg}").rows + m.part(f"bloat-{cfg}").rows
-    df = pd.DataFrame(frames)
-    before, after = measurers[res.last_good].s.key, measurers[res.culprit].s.key
-    res.crates = crate_diff(df, cfg, before, after, top=12)
-    res.deps = dependency_diff(df, cfg, before, after)
-    res.explanation = explain_culprit(spec, measurers[res.last_good], measurers[res.culprit], b,
-                                      f"{labels[res.last_good]} → {labels[res.culprit]}")
+    good, bad = measurer(res.last_good), measurer(res.culprit)
+    df = pd.DataFrame([row for m in (good, bad) for row in m.part(f"size-{cfg}").rows + m.part(f"bloat-{cfg}").rows])
+    res.crates = crate_diff(df, cfg, good.s.key, bad.s.key, top=12)
+    res.deps = dependency_diff(df, cfg, good.s.key, bad.s.key)
+    res.explanation = explain_culprit(spec, good, bad, b, f"{res.labels[res.last_good]} → {res.labels[res.culprit]}")
     if printer and res.explanation:
         printer(f"bisect: explained across the culprit in {res.explanation.seconds:.1f}s"
                 + (f" ({res.explanation.error})" if res.explanation.error else ""))
-    return res
 
 
 def explain_culprit(spec: MetricSpec, good: releases.Measurer, bad: releases.Measurer, b: Budgets,
