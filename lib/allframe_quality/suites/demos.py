@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -38,6 +39,8 @@ from .demos_analysis import SUITE
 WORKSPACE = "demos"            # bench/demos: the five applications
 AUDIT = "capability-audit"     # bench/capability-audit: AllFrame's promises, probed
 OUTCOMES = {"works": 2.0, "partly": 1.0, "not": 0.0}
+# The demos that sign tokens refuse to start without a secret (no fallback); the lab gives each run a fresh one.
+JWT_SECRET = secrets.token_hex(32)
 
 
 # ---------------------------------------------------------------- the workspace
@@ -155,7 +158,7 @@ def start(exe: Path, core: int | None = None, timeout: float = 30.0) -> tuple[su
     addr = f"127.0.0.1:{port}"
     began = time.perf_counter()
     proc = spawn([*(pin(core) if core is not None else []), str(exe), addr], stdout=subprocess.DEVNULL,
-                 stderr=subprocess.PIPE, env=dict(os.environ, DEMO_ADDR=addr, RUST_LOG="warn"))
+                 stderr=subprocess.PIPE, env=dict(os.environ, DEMO_ADDR=addr, RUST_LOG="warn", JWT_SECRET=JWT_SECRET))
     url = f"http://{addr}"
     deadline = began + timeout
     while time.perf_counter() < deadline:
