@@ -1,10 +1,13 @@
 """End to end on small real runs: real cargo builds of two configurations, real cargo-bloat, the gate."""
 import json
+import os
+import subprocess
 
 import pytest
 
 from allframe_quality.config import budgets
 from allframe_quality.suites import gate, size, size_analysis
+from allframe_quality.tools import bloat
 from allframe_quality.commands import gate as gate_command
 from allframe_quality.core import paths, records
 from conftest import budgets_copy, patched_allframe
@@ -113,3 +116,23 @@ def test_feature_cost_totals(measured):
     _, df = measured
     totals = size_analysis.feature_cost_totals(size_analysis.feature_cost(df, budgets.load()))
     assert list(totals.index) == ["cqrs"] and totals.loc["cqrs", "added_KiB"] > 0
+
+
+def test_the_gated_size_is_a_plain_cargo_build_release(measured):
+    """cargo-bloat analysed the lab's own build (through its shim) and left it as `cargo build --release` makes it:
+    a plain build of the probe has the recorded bytes."""
+    _, df = measured
+    done = subprocess.run(["cargo", "build", "--release", "--locked", "-p", size.PROBE, "--no-default-features",
+                           "--message-format", "json"], cwd=paths.BENCH, capture_output=True, text=True, check=True)
+    msgs = [json.loads(l) for l in done.stdout.splitlines() if l.startswith("{")]
+    exe = next(m["executable"] for m in msgs if m.get("reason") == "compiler-artifact" and m.get("executable"))
+    assert os.path.getsize(exe) == _one(df, "minimal", "release", "file_bytes")
+
+
+def test_cargo_bloat_of_the_shared_build_equals_its_own_build():
+    """The breakdown from the lab's build is cargo-bloat's own: the same .text and the same bytes per crate as the
+    second, unstripped build cargo-bloat makes by itself."""
+    shared = bloat.crates(paths.BENCH, size.PROBE)
+    own = bloat.crates(paths.BENCH, size.PROBE, own_build=True)
+    assert (shared.text_size, shared.crates) == (own.text_size, own.crates)
+    assert shared.file_size < own.file_size   # only its copy keeps std's debuginfo
