@@ -20,7 +20,7 @@ import papermill
 from nbconvert import HTMLExporter
 
 from ..core import markdown, registry, atomic, metadata, paths, records
-from . import badges
+from . import badges, timings
 from ..suites import gate
 from ..verdict import history, regression
 from ..verdict.verdicts import Verdict
@@ -181,9 +181,14 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
         run_id = records.start_run(run_id)
     site = paths.site_dir()
     failed: set[str] = set()
-    for name in names:
+    expected, basis = timings.estimates(names)
+    took: dict[str, float] = {}
+    began = time.monotonic()
+    for i, name in enumerate(names):
         started = time.monotonic()
-        print(f"== {name}: executing notebooks/{name}.ipynb (run {run_id})", flush=True)
+        left = sum(expected[n] for n in names[i:])
+        print(f"== {name} ({i + 1}/{len(names)}): executing notebooks/{name}.ipynb (run {run_id}); "
+              f"~{timings.minutes(expected[name])} for it, ~{timings.minutes(left)} left in all ({basis})", flush=True)
         ok = True
         try:
             executed = execute(name, dict((parameters or {}).get(name, {}), run_id=run_id))
@@ -200,9 +205,14 @@ def report(notebooks: list[str] | None = None, parameters: dict[str, dict] | Non
             render(executed, page)
         if ok and (site / f"{name}.failed.html").exists():
             (site / f"{name}.failed.html").unlink()
-        print(f"== {name}: {'ok' if ok else 'failed'} in {time.monotonic() - started:.0f}s -> {page}", flush=True)
+        took[name] = time.monotonic() - started
+        if ok and not (parameters or {}).get(name):   # only default runs predict the next `make report`
+            timings.record(name, took[name])
+        print(f"== {name}: {'ok' if ok else 'failed'} in {timings.clock(took[name])} -> {page}", flush=True)
     publish_history(site)
     badges.write_all(site)      # before the index, which shows them
     atomic.write_text(site / "index.html", index_html(failed))
     print(f"== site: {site / 'index.html'}", flush=True)
+    print(f"== total: {timings.clock(time.monotonic() - began)} ("
+          + ", ".join(f"{n} {timings.clock(t)}" for n, t in took.items()) + ")", flush=True)
     return site, not failed
