@@ -102,3 +102,17 @@ def test_invariant_and_sweep_reports_become_records_and_a_table():
     sweep = t.loc["malformed_input_sweep_over_every_route_never_5xx"]
     assert (sweep["cases"], sweep["failures"]) == (251, 0) and "server errors 0" in sweep["figures"]
     assert "failure examples" not in sweep["figures"]      # an empty list says nothing
+
+
+def test_the_demos_tests_build_in_one_invocation_and_a_broken_demo_leaves_the_others(tmp_path):
+    """Real cargo on a two-crate workspace: the crate that does not compile gets the compiler's words, the other
+    its test executable, from one `cargo test --no-run`."""
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["good", "broken"]\nresolver = "2"\n')
+    for name, body in (("good", "fn main() {}"), ("broken", 'fn main() { let x: u32 = "injected"; }')):
+        (tmp_path / name / "src").mkdir(parents=True)
+        (tmp_path / name / "Cargo.toml").write_text(f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n')
+        (tmp_path / name / "src" / "main.rs").write_text(body + "\n#[test]\nfn works() {}\n")
+    got = demos.test_executables(tmp_path, ["good", "broken"], [], None)
+    assert got["broken"][0] == [] and "mismatched types" in got["broken"][1]
+    (exe,), why = got["good"]
+    assert why == "" and exe.name.startswith("good-") and exe.is_file()

@@ -54,11 +54,13 @@ class Context:
     def record(self, **fields) -> None:
         self.rows.append(records.record(suite=self.suite, **fields))
 
-    def build(self, package: str, workspace: Path | None = None, **kw) -> cargo.BuildResult:
+    def build(self, package: str, workspace: Path | None = None, resolved_with: Sequence[str] = (), **kw) -> cargo.BuildResult:
         """Build, then measure a private copy of the executable: another build into the shared target
-        directory (another AllFrame source, a concurrent run) must never swap the binary under a measurement."""
+        directory (another AllFrame source, a concurrent run) must never swap the binary under a measurement.
+        `resolved_with`: packages whose features cargo unifies with this one's (as a workspace build does)."""
         kw.setdefault("no_default_features", False)
-        b = cargo.build(workspace or self.workspace, package, extra_args=self.cargo_args, printer=self.printer, **kw)
+        also = [a for p in resolved_with if p != package for a in ("-p", p)]
+        b = cargo.build(workspace or self.workspace, package, extra_args=[*self.cargo_args, *also], printer=self.printer, **kw)
         if not b.ok or self.bin_dir is None:
             return b
         copy = self.bin_dir / f"{len(list(self.bin_dir.iterdir()))}-{b.executable.name}"

@@ -132,11 +132,17 @@ def crate_lines(crate_dir: Path) -> int:
 
 # ---------------------------------------------------------------- tests, from cargo's and libtest's JSON
 
-def test_executables(ws: Path, name: str, cargo_args: Sequence[str], printer) -> tuple[list[Path], str]:
-    """Build a demo's tests (release profile, sharing the release build's dependencies) and return the
-    test executables; ([], failure text) when they do not build."""
-    built = libtest.build_tests(ws, ["--release", "-p", name, *cargo_args], cargo.env(), f"{name} tests [release]", printer)
-    return [exe for _, exe in built["exes"]], built["error"]
+def test_executables(ws: Path, names: Sequence[str], cargo_args: Sequence[str], printer) -> dict[str, tuple[list[Path], str]]:
+    """Build the demos' tests in one cargo invocation (release profile, sharing one compile of what they have in
+    common; --keep-going, so a demo that does not compile leaves the others' tests): {demo: (test executables,
+    failure text or "")}. cargo test takes --no-fail-fast, not --keep-going, for the same."""
+    args = ["--release", "--no-fail-fast", *[a for n in names for a in ("-p", n)], *cargo_args]
+    built = libtest.build_tests(ws, args, cargo.env(), f"tests of {', '.join(names)} [release]", printer)
+    out = {}
+    for n in names:
+        exes, error = built["by_package"].get(n, []), built["errors_by_package"].get(n, "")
+        out[n] = ([], error) if error else (exes, "" if exes else built["error"] or "cargo built no test executable")
+    return out
 
 
 run_test_executable = libtest.run
@@ -222,9 +228,10 @@ def measure(
         for crate in support_crates(ctx.workspace):   # shared by the demos, so counted once, apart from them
             ctx.record(subject=crate, config=crate, metric="support_code_lines", unit="lines", value=crate_lines(ws / crate),
                        detail=f"Rust code lines in {crate}/src, shared by every demo (not in any demo's count)")
+        tests = test_executables(ws, chosen, ctx.cargo_args, ctx.printer)
         for name in chosen:
-            _measure_demo(ctx, ws, name, feats.get(name, []), load_duration_s, starts, connections,
-                          server_core, load_core)
+            _measure_demo(ctx, ws, name, chosen, tests[name], feats.get(name, []), load_duration_s, starts,
+                          connections, server_core, load_core)
         if audit:
             _audit(ctx)
 
@@ -235,23 +242,24 @@ def measure(
                      printer=printer, tools=tools)
 
 
-def _measure_demo(ctx, ws: Path, name: str, feats: list[dict], load_s: float, starts: int, connections: int,
-                  server_core: int, load_core: int) -> None:
+def _measure_demo(ctx, ws: Path, name: str, chosen: list[str], tests: tuple[list[Path], str], feats: list[dict],
+                  load_s: float, starts: int, connections: int, server_core: int, load_core: int) -> None:
     base = dict(subject="allframe", config=name, variant="release")
     ctx.record(**base, metric="code_lines", unit="lines", value=crate_lines(ws / name),
                detail=f"Rust code lines in {name}/src (blank, comments and #[cfg(test)] not counted)")
-    built = ctx.build(name, workspace=ws, label=f"{name} [release]")
+    # resolved with the other demos, as `cargo build --release` in the workspace does: one compile of what they share
+    built = ctx.build(name, workspace=ws, label=f"{name} [release]", resolved_with=chosen)
     if not contract.size_rows(ctx, base, built):
         return
-    exes, results = _test_rows(ctx, base, ws, name)
+    exes, results = _test_rows(ctx, base, tests)
     _feature_rows(ctx, base, feats, exes, results)
     _run_rows(ctx, base, built.executable, load_endpoint(ws / name / "README.md"), load_s, starts, connections,
               server_core, load_core)
 
 
-def _test_rows(ctx, base: dict, ws: Path, name: str) -> tuple[list[Path], list[dict]]:
+def _test_rows(ctx, base: dict, tests: tuple[list[Path], str]) -> tuple[list[Path], list[dict]]:
     """The demo's tests from libtest's JSON events, and the figures its invariant and sweep tests report."""
-    exes, why = test_executables(ws, name, ctx.cargo_args, ctx.printer)
+    (exes, why), name = tests, base["config"]
     results = []
     if not exes:
         ctx.record(**base, metric="tests_failed", unit="count", status="failed", detail=f"tests did not build: {why}")

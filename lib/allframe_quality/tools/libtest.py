@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..core import procs
+from .cargo import package_name
 
 JSON_ARGS = ["-Z", "unstable-options", "--format", "json"]
 RESULTS = ("ok", "failed", "ignored", "timeout")
@@ -22,27 +23,34 @@ def build_tests(ws: Path, args: Sequence[str], env: dict[str, str], label: str,
                 printer: Callable[[str], None] | None) -> dict:
     """`cargo test --no-run --message-format json *args` in `ws`: the test executables (with their
     target names) from cargo's compiler-artifact messages. Returns {exes: [(target, path)], error: str
-    (the compiler's errors, or cargo's last lines; "" when it built), seconds, units, rebuilt}."""
+    (the compiler's errors, or cargo's last lines; "" when it built), seconds, units, rebuilt, and, for
+    several packages built at once (`--no-fail-fast` keeps going), by_package: {package: [path]} and errors_by_package}."""
     exes, errors, counts = [], [], {"units": 0, "rebuilt": 0}
+    by_package: dict[str, list[Path]] = {}
+    errors_by_package: dict[str, list[str]] = {}
 
     def feed(line: str) -> None:
         if not line.startswith("{"):
             return
         msg = json.loads(line)
+        package = package_name(msg.get("package_id", ""))
         if msg.get("reason") == "compiler-artifact":
             counts["units"] += 1
             counts["rebuilt"] += 0 if msg.get("fresh") else 1
             if msg.get("profile", {}).get("test") and msg.get("executable"):
                 exes.append((msg["target"]["name"], Path(msg["executable"])))
+                by_package.setdefault(package, []).append(Path(msg["executable"]))
         elif msg.get("reason") == "compiler-message" and msg["message"].get("level", "").startswith("error"):
             errors.append(msg["message"].get("rendered") or msg["message"].get("message", ""))
+            errors_by_package.setdefault(package, []).append(errors[-1])
 
     if printer:
         printer(f"building {label} ...")
     done = procs.run(["cargo", "test", "--no-run", "--message-format", "json", *args], cwd=ws, env=env, on_line=feed,
                      keep_stdout=False, heartbeat=(30.0, lambda t: printer and printer(f"  {label}: still building, {t:.0f}s")))
     error = "" if done.ok else ("\n".join(errors[:3]) or "\n".join(done.stderr_tail[-25:]) or f"cargo exit {done.returncode}")
-    return {"exes": exes if done.ok else [], "error": error, "seconds": done.seconds, **counts}
+    return {"exes": exes if done.ok else [], "error": error, "seconds": done.seconds, "by_package": by_package,
+            "errors_by_package": {p: "\n".join(e[:3]) for p, e in errors_by_package.items()}, **counts}
 
 
 def _env(env: dict[str, str] | None) -> dict[str, str]:
